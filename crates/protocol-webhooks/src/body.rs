@@ -1,0 +1,203 @@
+//! Reading a request body under a limit while hashing it.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::{Rejection, Verifier, WebhookConfig};
+
+/// Collects a request body chunk by chunk, refusing it as soon as it passes
+/// the limit and hashing each chunk as it arrives.
+///
+/// This is the whole body-handling contract of every adapter: call
+/// [`WebhookConfig::collect_body`] with the declared `Content-Length`,
+/// [`push`](Self::push) each chunk, then [`finish`](Self::finish) with the
+/// signature header. Never more than `limit` bytes are buffered.
+///
+/// ```
+/// use protocol_webhooks::{Rejection, WebhookConfig};
+///
+/// let config = WebhookConfig::new("whsec_example")?.with_body_limit(8);
+/// let mut body = config.collect_body(None)?;
+/// body.push(b"12345")?;
+/// assert!(matches!(body.push(b"6789"), Err(Rejection::PayloadTooLarge { limit: 8 })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct BodyCollector {
+    buffer: Vec<u8>,
+    verifier: Verifier,
+    limit: usize,
+}
+
+impl BodyCollector {
+    pub(crate) fn new(config: &WebhookConfig, declared_length: Option<u64>) -> Result<Self, Rejection> {
+        let limit = config.body_limit();
+        let capacity = match declared_length {
+            Some(length) if length > limit as u64 => {
+                return Err(Rejection::PayloadTooLarge { limit });
+            }
+            // The declared length is at most the limit here, so reserving it
+            // is bounded; a body that later turns out shorter wastes little.
+            Some(length) => usize::try_from(length).unwrap_or(limit),
+            None => 0,
+        };
+        Ok(Self {
+            buffer: Vec::with_capacity(capacity),
+            verifier: config.verifier(),
+            limit,
+        })
+    }
+
+    /// Appends the next chunk.
+    ///
+    /// # Errors
+    /// [`Rejection::PayloadTooLarge`] once the body passes the limit; the
+    /// caller should stop reading.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Rejection> {
+        if chunk.len() > self.limit - self.buffer.len() {
+            return Err(Rejection::PayloadTooLarge { limit: self.limit });
+        }
+        self.verifier.update(chunk);
+        self.buffer.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// Bytes collected so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Whether nothing has been collected yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.buffer.is_empty()
+    }
+
+    /// Checks the signature header against the complete body.
+    ///
+    /// # Errors
+    /// [`Rejection::Signature`] when the header is missing, malformed or wrong.
+    pub fn finish(self, header: Option<&[u8]>) -> Result<VerifiedBody, Rejection> {
+        self.verifier.verify_header(header)?;
+        Ok(VerifiedBody(self.buffer))
+    }
+}
+
+impl fmt::Debug for BodyCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyCollector")
+            .field("len", &self.buffer.len())
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request body whose signature has been verified: the exact bytes received.
+///
+/// Only [`BodyCollector::finish`] and [`VerifiedBody::verify`] make one, so
+/// holding a `VerifiedBody` is proof of authenticity.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedBody(Vec<u8>);
+
+impl VerifiedBody {
+    /// Verifies a complete body: size, then signature.
+    ///
+    /// # Errors
+    /// [`Rejection::PayloadTooLarge`] or [`Rejection::Signature`].
+    pub fn verify(
+        config: &WebhookConfig,
+        body: Vec<u8>,
+        header: Option<&[u8]>,
+    ) -> Result<Self, Rejection> {
+        if body.len() > config.body_limit() {
+            return Err(Rejection::PayloadTooLarge {
+                limit: config.body_limit(),
+            });
+        }
+        config.verify(&body, header)?;
+        Ok(Self(body))
+    }
+
+    /// The verified bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Takes the verified bytes.
+    #[must_use]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Parses the verified bytes as a Protocol event.
+    ///
+    /// # Errors
+    /// [`EventError`](crate::events::EventError) when the body is not a valid event.
+    #[cfg(feature = "events")]
+    pub fn parse(&self) -> Result<crate::events::Event, crate::events::EventError> {
+        crate::events::Event::from_slice(&self.0)
+    }
+}
+
+impl AsRef<[u8]> for VerifiedBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerifiedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedBody").field("len", &self.0.len()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SignatureError;
+
+    fn config(limit: usize) -> WebhookConfig {
+        WebhookConfig::new("secret").expect("key").with_body_limit(limit)
+    }
+
+    #[test]
+    fn declared_length_over_limit_is_refused_before_reading() {
+        let config = config(10);
+        assert!(matches!(
+            config.collect_body(Some(11)),
+            Err(Rejection::PayloadTooLarge { limit: 10 })
+        ));
+        assert!(config.collect_body(Some(10)).is_ok());
+    }
+
+    #[test]
+    fn body_exactly_at_limit_is_accepted() {
+        let config = config(10);
+        let header = config.keys()[0].sign(b"0123456789").to_hex();
+        let mut body = config.collect_body(None).expect("start");
+        body.push(b"01234").expect("push");
+        body.push(b"56789").expect("push");
+        body.push(b"").expect("empty chunk");
+        let verified = body.finish(Some(header.as_str().as_bytes())).expect("verified");
+        assert_eq!(verified.as_bytes(), b"0123456789");
+    }
+
+    #[test]
+    fn one_byte_over_is_refused() {
+        let config = config(10);
+        let mut body = config.collect_body(None).expect("start");
+        body.push(b"0123456789").expect("push");
+        assert!(matches!(body.push(b"x"), Err(Rejection::PayloadTooLarge { .. })));
+        assert_eq!(body.len(), 10);
+    }
+
+    #[test]
+    fn missing_header_is_refused() {
+        let body = config(10).collect_body(None).expect("start");
+        assert!(matches!(
+            body.finish(None),
+            Err(Rejection::Signature(SignatureError::Missing))
+        ));
+    }
+}

@@ -1,0 +1,134 @@
+//! The shape shared by every resource model: a required `id`, optional
+//! documented fields, and every other field kept as received.
+//!
+//! Deserialization is written out (through a macro) rather than derived with
+//! `#[serde(flatten)]`, because flatten buffers the whole object before
+//! dispatching and would make typed parsing slower than parsing into
+//! `serde_json::Value`.
+
+/// Defines a resource model struct with hand-written serde impls.
+macro_rules! resource_model {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Default)]
+        #[non_exhaustive]
+        pub struct $name {
+            /// The object's unique identifier. Empty only for a nested object
+            /// sent without one (the docs abbreviate group members that way).
+            pub id: alloc::string::String,
+            $( $(#[$field_meta])* pub $field: Option<$ty>, )*
+            /// Fields this version does not model, kept exactly as received.
+            pub extra: serde_json::Map<alloc::string::String, serde_json::Value>,
+        }
+
+        impl $name {
+            /// An object with this id and no other field set.
+            #[must_use]
+            pub fn new(id: impl Into<alloc::string::String>) -> Self {
+                Self { id: id.into(), ..Self::default() }
+            }
+        }
+
+        const _: () = {
+            use alloc::string::String;
+            use core::fmt;
+            use serde::de::{self, MapAccess, Visitor};
+            use serde::ser::SerializeMap;
+
+            #[allow(non_camel_case_types)]
+            enum Field {
+                id,
+                $( $field, )*
+                Other(String),
+            }
+
+            impl<'de> serde::Deserialize<'de> for Field {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    struct FieldVisitor;
+                    impl Visitor<'_> for FieldVisitor {
+                        type Value = Field;
+                        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                            f.write_str("a field name")
+                        }
+                        fn visit_str<E: de::Error>(self, name: &str) -> Result<Field, E> {
+                            Ok(match name {
+                                "id" => Field::id,
+                                $( stringify!($field) => Field::$field, )*
+                                other => Field::Other(String::from(other)),
+                            })
+                        }
+                    }
+                    deserializer.deserialize_identifier(FieldVisitor)
+                }
+            }
+
+            impl<'de> serde::Deserialize<'de> for $name {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    struct ModelVisitor;
+                    impl<'de> Visitor<'de> for ModelVisitor {
+                        type Value = $name;
+                        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                            f.write_str(concat!("a ", stringify!($name), " object"))
+                        }
+                        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                            let mut model = $name::default();
+                            let mut seen_id = false;
+                            $( let mut $field: Option<Option<$ty>> = None; )*
+                            while let Some(key) = map.next_key::<Field>()? {
+                                match key {
+                                    Field::id => {
+                                        if seen_id {
+                                            return Err(de::Error::duplicate_field("id"));
+                                        }
+                                        seen_id = true;
+                                        model.id = map.next_value()?;
+                                    }
+                                    $(
+                                        Field::$field => {
+                                            if $field.is_some() {
+                                                return Err(de::Error::duplicate_field(stringify!($field)));
+                                            }
+                                            $field = Some(map.next_value()?);
+                                        }
+                                    )*
+                                    Field::Other(name) => {
+                                        let value = map.next_value()?;
+                                        if model.extra.insert(name, value).is_some() {
+                                            return Err(de::Error::custom("duplicate field"));
+                                        }
+                                    }
+                                }
+                            }
+                            $( model.$field = $field.flatten(); )*
+                            Ok(model)
+                        }
+                    }
+                    deserializer.deserialize_map(ModelVisitor)
+                }
+            }
+
+            impl serde::Serialize for $name {
+                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    let mut map = serializer.serialize_map(None)?;
+                    map.serialize_entry("id", &self.id)?;
+                    $(
+                        if let Some(value) = &self.$field {
+                            map.serialize_entry(stringify!($field), value)?;
+                        }
+                    )*
+                    for (name, value) in &self.extra {
+                        map.serialize_entry(name, value)?;
+                    }
+                    map.end()
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use resource_model;

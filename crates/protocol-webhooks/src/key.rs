@@ -1,0 +1,186 @@
+//! The endpoint's webhook secret, keyed once into HMAC-SHA256.
+
+use core::fmt;
+
+use hmac::{KeyInit, Mac};
+
+use crate::{KeyError, Signature, SignatureError, Verifier};
+
+pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// One webhook secret, ready to sign and verify.
+///
+/// The secret is hashed into HMAC's inner and outer states once, here; each
+/// message then starts from a copy of those states instead of re-keying. The
+/// secret bytes themselves are not kept. The keyed states are key material
+/// and are zeroized when the `Key` is dropped; `Debug` prints `<redacted>`.
+///
+/// ```
+/// use protocol_webhooks::Key;
+///
+/// let key = Key::new("whsec_example")?;
+/// let signature = key.sign(br#"{"id":"1","type":"contact.created","payload":{"id":"c"}}"#);
+/// assert!(key.verify(br#"{"id":"1","type":"contact.created","payload":{"id":"c"}}"#,
+///                    signature.to_hex().as_str().as_bytes()).is_ok());
+/// # Ok::<(), protocol_webhooks::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    keyed: HmacSha256,
+}
+
+impl Key {
+    /// Keys HMAC-SHA256 with `secret`, used exactly as given (no trimming,
+    /// no decoding: Protocol keys the HMAC with the secret's bytes).
+    ///
+    /// # Errors
+    /// [`KeyError::EmptySecret`] for an empty secret.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let secret = secret.as_ref();
+        if secret.is_empty() {
+            return Err(KeyError::EmptySecret);
+        }
+        let keyed = HmacSha256::new_from_slice(secret).map_err(|_| KeyError::EmptySecret)?;
+        Ok(Self { keyed })
+    }
+
+    /// Signs `body`, as Protocol does.
+    #[must_use]
+    pub fn sign(&self, body: &[u8]) -> Signature {
+        let mut mac = self.keyed.clone();
+        mac.update(body);
+        Signature::from_bytes(mac.finalize().into_bytes().into())
+    }
+
+    /// Checks a header value against `body`, comparing in constant time.
+    ///
+    /// # Errors
+    /// [`SignatureError::Malformed`] when `header` is not 64 hex digits,
+    /// [`SignatureError::Mismatch`] when it does not authenticate `body`.
+    pub fn verify(&self, body: &[u8], header: &[u8]) -> Result<(), SignatureError> {
+        let signature = Signature::from_header(header)?;
+        self.verify_signature(body, &signature)
+    }
+
+    /// Checks an already-decoded signature against `body` in constant time.
+    ///
+    /// # Errors
+    /// [`SignatureError::Mismatch`] when it does not authenticate `body`.
+    pub fn verify_signature(&self, body: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+        let mut mac = self.keyed.clone();
+        mac.update(body);
+        mac.verify_slice(signature.as_bytes())
+            .map_err(|_| SignatureError::Mismatch)
+    }
+
+    /// Starts an incremental verification: feed the body as it arrives.
+    #[must_use]
+    pub fn verifier(&self) -> Verifier {
+        Verifier::new(core::slice::from_ref(self))
+    }
+
+    pub(crate) fn keyed(&self) -> &HmacSha256 {
+        &self.keyed
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
+}
+
+/// Verifies `header` against `body` with any of `keys`, as during a secret
+/// rotation. Allocates nothing.
+///
+/// # Errors
+/// [`SignatureError::Malformed`] when `header` is not 64 hex digits,
+/// [`SignatureError::Mismatch`] when no key authenticates `body` (also when
+/// `keys` is empty).
+pub fn verify_with_any(keys: &[Key], body: &[u8], header: &[u8]) -> Result<(), SignatureError> {
+    let signature = Signature::from_header(header)?;
+    // Which key matched is not secret, so stopping at the first match leaks
+    // nothing an attacker could use; each comparison itself is constant time.
+    if keys
+        .iter()
+        .any(|key| key.verify_signature(body, &signature).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// Signs `body` with `secret` and returns the lower-case hex header value.
+///
+/// For senders and tests; receivers should build a [`Key`] once instead.
+///
+/// # Errors
+/// [`KeyError::EmptySecret`] for an empty secret.
+///
+/// ```
+/// let signature = protocol_webhooks::sign("It's a secret", b"{}")?;
+/// assert_eq!(signature.as_str().len(), 64);
+/// # Ok::<(), protocol_webhooks::KeyError>(())
+/// ```
+pub fn sign(secret: impl AsRef<[u8]>, body: &[u8]) -> Result<crate::HexSignature, KeyError> {
+    Ok(Key::new(secret)?.sign(body).to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_secret_is_refused() {
+        assert_eq!(Key::new("").err(), Some(KeyError::EmptySecret));
+        assert_eq!(Key::new([0u8; 0]).err(), Some(KeyError::EmptySecret));
+    }
+
+    #[test]
+    fn sign_then_verify_round_trips() {
+        let key = Key::new("s3cret").expect("key");
+        let signature = key.sign(b"body");
+        assert_eq!(key.verify_signature(b"body", &signature), Ok(()));
+        assert_eq!(
+            key.verify_signature(b"body!", &signature),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn rotation_accepts_any_configured_key() {
+        let old = Key::new("old").expect("key");
+        let new = Key::new("new").expect("key");
+        let other = Key::new("other").expect("key");
+        let keys = [new.clone(), old.clone()];
+        for signer in [&old, &new] {
+            let header = signer.sign(b"x").to_hex();
+            assert_eq!(verify_with_any(&keys, b"x", header.as_str().as_bytes()), Ok(()));
+        }
+        let header = other.sign(b"x").to_hex();
+        assert_eq!(
+            verify_with_any(&keys, b"x", header.as_str().as_bytes()),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_with_any(&[], b"x", header.as_str().as_bytes()),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let key = Key::new("super-secret-value").expect("key");
+        let debug = format!("{key:?}");
+        assert_eq!(debug, "Key(<redacted>)");
+    }
+
+    #[test]
+    fn key_material_is_zeroized_on_drop() {
+        // The keyed HMAC state is all the key material a `Key` holds; sha2's
+        // `zeroize` feature makes its block states wipe themselves on drop.
+        fn assert_zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        assert_zeroize_on_drop::<<sha2::Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
+    }
+}

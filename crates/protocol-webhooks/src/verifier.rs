@@ -1,0 +1,132 @@
+//! Incremental verification: hash the body while it is being read.
+
+use core::fmt;
+
+use hmac::Mac;
+
+use crate::key::HmacSha256;
+use crate::{Key, Signature, SignatureError};
+
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+/// Verification in progress over a body that arrives in chunks.
+///
+/// Made by [`Key::verifier`] or, for several secrets,
+/// [`WebhookConfig::verifier`](crate::WebhookConfig::verifier). Feed every
+/// chunk to [`update`](Self::update) in order, then call
+/// [`verify`](Self::verify) with the header value.
+///
+/// ```
+/// use protocol_webhooks::Key;
+///
+/// let key = Key::new("whsec_example")?;
+/// let header = key.sign(b"hello world").to_hex();
+///
+/// let mut verifier = key.verifier();
+/// verifier.update(b"hello ");
+/// verifier.update(b"world");
+/// assert!(verifier.verify(header.as_str().as_bytes()).is_ok());
+/// # Ok::<(), protocol_webhooks::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    first: Option<HmacSha256>,
+    // Only secret rotation needs more than one state; `Vec::new` does not
+    // allocate, so the single-secret case stays allocation-free.
+    #[cfg(feature = "alloc")]
+    rest: Vec<HmacSha256>,
+}
+
+impl Verifier {
+    /// Starts with one running MAC per key. Without the `alloc` feature only
+    /// the first key is used.
+    pub(crate) fn new(keys: &[Key]) -> Self {
+        let mut keys = keys.iter().map(|key| key.keyed().clone());
+        Self {
+            first: keys.next(),
+            #[cfg(feature = "alloc")]
+            rest: keys.collect(),
+        }
+    }
+
+    /// Feeds the next chunk of the body.
+    pub fn update(&mut self, chunk: &[u8]) {
+        if let Some(mac) = &mut self.first {
+            mac.update(chunk);
+        }
+        #[cfg(feature = "alloc")]
+        for mac in &mut self.rest {
+            mac.update(chunk);
+        }
+    }
+
+    /// Finishes and checks the header value against everything fed so far.
+    ///
+    /// # Errors
+    /// [`SignatureError::Malformed`] when `header` is not 64 hex digits,
+    /// [`SignatureError::Mismatch`] when no key authenticates the body.
+    pub fn verify(self, header: &[u8]) -> Result<(), SignatureError> {
+        let signature = Signature::from_header(header)?;
+        self.verify_signature(&signature)
+    }
+
+    /// Like [`verify`](Self::verify) with an optional header, as read from
+    /// a request: `None` is [`SignatureError::Missing`].
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify), plus [`SignatureError::Missing`].
+    pub fn verify_header(self, header: Option<&[u8]>) -> Result<(), SignatureError> {
+        self.verify(header.ok_or(SignatureError::Missing)?)
+    }
+
+    /// Finishes and checks a decoded signature in constant time.
+    ///
+    /// # Errors
+    /// [`SignatureError::Mismatch`] when no key authenticates the body.
+    pub fn verify_signature(self, signature: &Signature) -> Result<(), SignatureError> {
+        let tag = signature.as_bytes();
+        let mut matched = self
+            .first
+            .is_some_and(|mac| mac.verify_slice(tag).is_ok());
+        #[cfg(feature = "alloc")]
+        for mac in self.rest {
+            matched |= mac.verify_slice(tag).is_ok();
+        }
+        if matched {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Verifier(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_equals_whole() {
+        let key = Key::new("k").expect("key");
+        let body = b"0123456789abcdefghijklmnopqrstuvwxyz".repeat(10);
+        let header = key.sign(&body).to_hex();
+        for split in [0, 1, 63, 64, 65, body.len()] {
+            let mut verifier = key.verifier();
+            verifier.update(&body[..split]);
+            verifier.update(&body[split..]);
+            assert_eq!(verifier.verify(header.as_str().as_bytes()), Ok(()), "split {split}");
+        }
+    }
+
+    #[test]
+    fn missing_header_is_reported() {
+        let key = Key::new("k").expect("key");
+        assert_eq!(key.verifier().verify_header(None), Err(SignatureError::Missing));
+    }
+}
