@@ -1,0 +1,467 @@
+//! Every case of the HTTP contract, as data.
+
+use protocol_webhooks::events::EventType;
+use protocol_webhooks::testing::{self, sample_body};
+use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key, SIGNATURE_HEADER};
+use serde_json::{Value, json};
+
+use crate::harness::TestRequest;
+use crate::{EVENT_PATH, PREVIOUS_SECRET, RAW_PATH, SECRET, WRONG_SECRET};
+
+/// One request and what every adapter must answer.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// What the case checks.
+    pub name: String,
+    /// The request to send.
+    pub request: TestRequest,
+    /// The answer required.
+    pub expected: Expected,
+}
+
+/// The answer a case requires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expected {
+    /// 200 from the event route with this JSON summary.
+    Event {
+        /// `{"id", "type", "resource_id"}` of the event.
+        summary: Value,
+    },
+    /// 200 from the raw route echoing the exact body.
+    Raw,
+    /// This status with Protocol's JSON error body and no secret in it.
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+fn hex_signature(secret: &str, body: &[u8]) -> String {
+    Key::new(secret)
+        .expect("non-empty secret")
+        .sign(body)
+        .to_hex()
+        .as_str()
+        .to_owned()
+}
+
+/// The signatures a receiver would compute for `body` with the suite's
+/// secrets: a rejection must never contain them.
+pub(crate) fn expected_signatures(body: &[u8]) -> Vec<String> {
+    [SECRET, PREVIOUS_SECRET]
+        .into_iter()
+        .map(|secret| hex_signature(secret, body))
+        .collect()
+}
+
+struct Builder {
+    cases: Vec<Case>,
+}
+
+impl Builder {
+    fn push(&mut self, name: impl Into<String>, request: TestRequest, expected: Expected) {
+        self.cases.push(Case {
+            name: name.into(),
+            request,
+            expected,
+        });
+    }
+}
+
+fn request(path: &'static str, body: Vec<u8>, signature: Option<&[u8]>) -> TestRequest {
+    let headers = signature
+        .map(|value| vec![(SIGNATURE_HEADER.to_owned(), value.to_vec())])
+        .unwrap_or_default();
+    TestRequest {
+        path,
+        headers: std::iter::once(("content-type".to_owned(), b"application/json".to_vec()))
+            .chain(headers)
+            .collect(),
+        body,
+        chunked: false,
+    }
+}
+
+fn signed(path: &'static str, body: Vec<u8>) -> TestRequest {
+    let signature = hex_signature(SECRET, &body);
+    request(path, body, Some(signature.as_bytes()))
+}
+
+fn chunked(mut request: TestRequest) -> TestRequest {
+    request.chunked = true;
+    request
+}
+
+fn summary_of(body: &[u8]) -> Expected {
+    let value: Value = serde_json::from_slice(body).expect("case body is JSON");
+    let resource_id = value["payload"]
+        .get("id")
+        .and_then(Value::as_str)
+        .map_or(Value::Null, |id| Value::String(id.to_owned()));
+    Expected::Event {
+        summary: json!({
+            "id": value["id"],
+            "type": value["type"],
+            "resource_id": resource_id,
+        }),
+    }
+}
+
+const UNAUTHORIZED: Expected = Expected::Rejected { status: 401 };
+const BAD_REQUEST: Expected = Expected::Rejected { status: 400 };
+const TOO_LARGE: Expected = Expected::Rejected { status: 413 };
+
+/// Every case, in a fixed order.
+#[must_use]
+pub fn cases() -> Vec<Case> {
+    let mut cases = Builder { cases: Vec::new() };
+    accepted_events(&mut cases);
+    signature_failures(&mut cases);
+    invalid_events(&mut cases);
+    size_limits(&mut cases);
+    raw_route(&mut cases);
+    cases.cases
+}
+
+fn accepted_events(cases: &mut Builder) {
+    for (index, event_type) in EventType::KNOWN.iter().enumerate() {
+        let body = sample_body(event_type, &format!("evt_sample_{index}"));
+        let expected = summary_of(&body);
+        cases.push(format!("accepts {event_type}"), signed(EVENT_PATH, body), expected);
+    }
+
+    let docs = testing::MESSAGE_UPDATED_EVENT.as_bytes().to_vec();
+    let expected = summary_of(&docs);
+    cases.push(
+        "accepts the docs' pretty-printed message.updated verbatim",
+        signed(EVENT_PATH, docs),
+        expected,
+    );
+
+    let pretty_message = format!(
+        "{{\n  \"id\": \"evt_pretty\",\n  \"type\": \"message.created\",\n  \"payload\": {}\n}}\n",
+        testing::MESSAGE.trim_end().replace('\n', "\n  ")
+    )
+    .into_bytes();
+    let expected = summary_of(&pretty_message);
+    cases.push(
+        "accepts a pretty-printed body containing ’ byte for byte",
+        signed(EVENT_PATH, pretty_message),
+        expected,
+    );
+
+    let body = sample_body(&EventType::ContactCreated, "evt_rotation");
+    let signature = hex_signature(PREVIOUS_SECRET, &body);
+    let expected = summary_of(&body);
+    cases.push(
+        "accepts a signature made with the previous secret",
+        request(EVENT_PATH, body, Some(signature.as_bytes())),
+        expected,
+    );
+
+    for (name, body) in [
+        (
+            "accepts an unknown type",
+            br#"{"id":"evt_unknown","type":"invoice.paid","payload":{"id":"inv_1","total":12}}"#.to_vec(),
+        ),
+        (
+            "accepts an unknown action",
+            br#"{"id":"evt_pinned","type":"message.pinned","payload":{"id":"SIuAFUNKdSYHZF2w"}}"#.to_vec(),
+        ),
+        (
+            "accepts an unknown type without a payload",
+            br#"{"id":"evt_ping","type":"ping"}"#.to_vec(),
+        ),
+        (
+            "accepts extra fields in envelope and payload",
+            br#"{"id":"evt_extra","type":"contact.updated","api_version":"2025-01-01","payload":{"id":"WAz8eIbvDR60rouK","username":"KevinMcCallister","nickname":"Kev","labels":["vip"],"address":{"city":"Chicago"}}}"#.to_vec(),
+        ),
+        (
+            "accepts an id-only deleted payload",
+            br#"{"id":"evt_deleted","type":"group.deleted","payload":{"id":"l7cGNIBKZiNJ6wqF"}}"#.to_vec(),
+        ),
+        (
+            "accepts a deleted payload with the whole object",
+            sample_body(&EventType::ContactCreated, "evt_deleted_whole")
+                .iter()
+                .copied()
+                .collect::<Vec<u8>>()
+                .replace_type("contact.created", "contact.deleted"),
+        ),
+        (
+            "accepts nulls in every optional field",
+            br#"{"id":"evt_nulls","type":"conversation.updated","payload":{"id":"xgQQXg3hrtjh7AvZ","contact_id":null,"group_id":null,"pinned_message_id":null,"is_pinned":null,"is_muted":null,"last_active_at":null,"last_opened_at":null,"created_at":null,"archived_at":null}}"#.to_vec(),
+        ),
+    ] {
+        let expected = summary_of(&body);
+        cases.push(name, signed(EVENT_PATH, body), expected);
+    }
+
+    let body = sample_body(&EventType::MessageCreated, "evt_upper");
+    let upper = hex_signature(SECRET, &body).to_ascii_uppercase();
+    let expected = summary_of(&body);
+    cases.push(
+        "accepts an upper-case hex signature",
+        request(EVENT_PATH, body, Some(upper.as_bytes())),
+        expected,
+    );
+
+    let body = sample_body(&EventType::GroupUpdated, "evt_header_case");
+    let signature = hex_signature(SECRET, &body);
+    let expected = summary_of(&body);
+    let mut mixed = request(EVENT_PATH, body, None);
+    mixed
+        .headers
+        .push(("X-Protocol-Signature".to_owned(), signature.into_bytes()));
+    cases.push("accepts a mixed-case header name", mixed, expected);
+
+    let body = sample_body(&EventType::AttachmentCreated, "evt_chunked");
+    let expected = summary_of(&body);
+    cases.push("accepts a chunked body", chunked(signed(EVENT_PATH, body)), expected);
+
+    let mut large = br#"{"id":"evt_large_chunked","type":"message.created","payload":{"id":"m","message":""#.to_vec();
+    large.extend(std::iter::repeat_n(b'x', 100_000));
+    large.extend_from_slice(br#""}}"#);
+    let expected = summary_of(&large);
+    cases.push(
+        "accepts a chunked body spanning several chunks",
+        chunked(signed(EVENT_PATH, large)),
+        expected,
+    );
+}
+
+fn signature_failures(cases: &mut Builder) {
+    let body = sample_body(&EventType::MessageCreated, "evt_forged");
+    let good = hex_signature(SECRET, &body);
+    let wrong = hex_signature(WRONG_SECRET, &body);
+    let prefixed = format!("sha256={good}");
+    let long = format!("{good}0");
+    let non_hex = format!("{}zz", &good[..62]);
+    let spaced = format!("{} {}", &good[..32], &good[32..]);
+    let failures: [(&str, Option<&[u8]>); 9] = [
+        ("refuses a missing signature", None),
+        ("refuses an empty signature", Some(b"")),
+        ("refuses a 63-digit signature", Some(&good.as_bytes()[..63])),
+        ("refuses a 65-digit signature", Some(long.as_bytes())),
+        ("refuses a sha256= prefixed signature", Some(prefixed.as_bytes())),
+        ("refuses a non-hex signature", Some(non_hex.as_bytes())),
+        ("refuses a signature with a space inside", Some(spaced.as_bytes())),
+        ("refuses a base64 signature", Some(b"sDRMYdjbOFNcqK/OrwvxK4gdwgDJgz2nJuk3bC4yz/c=")),
+        ("refuses a signature made with another secret", Some(wrong.as_bytes())),
+    ];
+    for (name, signature) in failures {
+        cases.push(name, request(EVENT_PATH, body.clone(), signature), UNAUTHORIZED);
+    }
+
+    let mut tampered = body.clone();
+    let at = tampered
+        .windows(4)
+        .position(|window| window == b"evt_")
+        .expect("sample has an id");
+    tampered[at] = b'E';
+    cases.push(
+        "refuses a tampered body",
+        request(EVENT_PATH, tampered, Some(good.as_bytes())),
+        UNAUTHORIZED,
+    );
+
+    let mut extended = body.clone();
+    extended.push(b' ');
+    cases.push(
+        "refuses a body with one trailing byte added",
+        request(EVENT_PATH, extended, Some(good.as_bytes())),
+        UNAUTHORIZED,
+    );
+
+    cases.push(
+        "refuses a chunked body with a wrong signature",
+        chunked(request(EVENT_PATH, body.clone(), Some(wrong.as_bytes()))),
+        UNAUTHORIZED,
+    );
+
+    cases.push(
+        "refuses an unsigned body that is not JSON before parsing it",
+        request(EVENT_PATH, b"not json".to_vec(), None),
+        UNAUTHORIZED,
+    );
+}
+
+fn invalid_events(cases: &mut Builder) {
+    let mut deep_payload = br#"{"id":"evt_deep","type":"contact.created","payload":"#.to_vec();
+    deep_payload.extend(std::iter::repeat_n(b'[', 100_000));
+    deep_payload.extend(std::iter::repeat_n(b']', 100_000));
+    deep_payload.push(b'}');
+    let mut deep_top = std::iter::repeat_n(b'[', 100_000).collect::<Vec<u8>>();
+    deep_top.extend(std::iter::repeat_n(b']', 100_000));
+    let invalid: Vec<(&str, Vec<u8>)> = vec![
+        ("refuses an empty body", Vec::new()),
+        ("refuses a body that is not JSON", b"id=1&type=contact.created".to_vec()),
+        ("refuses a JSON array", br#"["evt_1","contact.created",{"id":"c"}]"#.to_vec()),
+        ("refuses a JSON string", br#""contact.created""#.to_vec()),
+        ("refuses a missing id", br#"{"type":"contact.created","payload":{"id":"c"}}"#.to_vec()),
+        ("refuses a missing type", br#"{"id":"evt_1","payload":{"id":"c"}}"#.to_vec()),
+        ("refuses a numeric id", br#"{"id":1,"type":"contact.created","payload":{"id":"c"}}"#.to_vec()),
+        ("refuses a numeric type", br#"{"id":"evt_1","type":7,"payload":{"id":"c"}}"#.to_vec()),
+        (
+            "refuses a payload field of the wrong type",
+            br#"{"id":"evt_1","type":"contact.created","payload":{"id":"c","created_at":"yesterday"}}"#.to_vec(),
+        ),
+        (
+            "refuses a nested field of the wrong type",
+            br#"{"id":"evt_1","type":"message.created","payload":{"id":"m","attachments":[{"id":"a","file_size":"big"}]}}"#.to_vec(),
+        ),
+        (
+            "refuses a known type without a payload id",
+            br#"{"id":"evt_1","type":"contact.deleted","payload":{}}"#.to_vec(),
+        ),
+        (
+            "refuses a known type with a null payload",
+            br#"{"id":"evt_1","type":"contact.deleted","payload":null}"#.to_vec(),
+        ),
+        ("refuses invalid UTF-8", b"{\"id\":\"evt_\xff\xfe\",\"type\":\"contact.created\",\"payload\":{\"id\":\"c\"}}".to_vec()),
+        ("refuses 100,000-deep nesting in the payload", deep_payload),
+        ("refuses 100,000-deep nesting at the top level", deep_top),
+        (
+            "refuses trailing garbage",
+            br#"{"id":"evt_1","type":"contact.created","payload":{"id":"c"}} {}"#.to_vec(),
+        ),
+        (
+            "refuses a duplicate type",
+            br#"{"id":"evt_1","type":"contact.created","type":"group.created","payload":{"id":"c"}}"#.to_vec(),
+        ),
+    ];
+    for (name, body) in invalid {
+        cases.push(name, signed(EVENT_PATH, body), BAD_REQUEST);
+    }
+}
+
+/// A valid signed event padded with insignificant whitespace to `len` bytes.
+fn event_of_length(len: usize) -> Vec<u8> {
+    let mut body = br#"{"id":"evt_limit","type":"contact.created","payload":{"id":"WAz8eIbvDR60rouK"}}"#.to_vec();
+    body.resize(len, b' ');
+    body
+}
+
+fn size_limits(cases: &mut Builder) {
+    let at_limit = event_of_length(DEFAULT_BODY_LIMIT);
+    let expected = summary_of(&at_limit);
+    cases.push(
+        "accepts a body exactly at the limit",
+        signed(EVENT_PATH, at_limit.clone()),
+        expected.clone(),
+    );
+    cases.push(
+        "accepts a chunked body exactly at the limit",
+        chunked(signed(EVENT_PATH, at_limit)),
+        expected,
+    );
+    let over = event_of_length(DEFAULT_BODY_LIMIT + 1);
+    cases.push(
+        "refuses one byte over the limit by Content-Length",
+        signed(EVENT_PATH, over.clone()),
+        TOO_LARGE,
+    );
+    cases.push(
+        "refuses one byte over the limit when chunked",
+        chunked(signed(EVENT_PATH, over.clone())),
+        TOO_LARGE,
+    );
+    cases.push(
+        "checks the size before the signature",
+        request(EVENT_PATH, over.clone(), None),
+        TOO_LARGE,
+    );
+    cases.push(
+        "refuses a chunked body over the limit before the signature",
+        chunked(request(EVENT_PATH, over, Some(b"nonsense"))),
+        TOO_LARGE,
+    );
+}
+
+fn raw_route(cases: &mut Builder) {
+    let body = sample_body(&EventType::MessageUpdated, "evt_raw");
+    cases.push("raw route hands over the exact body", signed(RAW_PATH, body.clone()), Expected::Raw);
+    cases.push(
+        "raw route accepts a chunked body",
+        chunked(signed(RAW_PATH, body.clone())),
+        Expected::Raw,
+    );
+    cases.push(
+        "raw route does not parse: a signed non-event passes",
+        signed(RAW_PATH, b"\x00\xffnot an event".to_vec()),
+        Expected::Raw,
+    );
+    cases.push(
+        "raw route accepts a signed empty body",
+        signed(RAW_PATH, Vec::new()),
+        Expected::Raw,
+    );
+    cases.push(
+        "raw route refuses a missing signature",
+        request(RAW_PATH, body.clone(), None),
+        UNAUTHORIZED,
+    );
+    let wrong = hex_signature(WRONG_SECRET, &body);
+    cases.push(
+        "raw route refuses a wrong signature",
+        request(RAW_PATH, body, Some(wrong.as_bytes())),
+        UNAUTHORIZED,
+    );
+    cases.push(
+        "raw route refuses one byte over the limit",
+        signed(RAW_PATH, event_of_length(DEFAULT_BODY_LIMIT + 1)),
+        TOO_LARGE,
+    );
+    cases.push(
+        "raw route refuses one byte over the limit when chunked",
+        chunked(signed(RAW_PATH, event_of_length(DEFAULT_BODY_LIMIT + 1))),
+        TOO_LARGE,
+    );
+}
+
+trait ReplaceType {
+    fn replace_type(self, from: &str, to: &str) -> Vec<u8>;
+}
+
+impl ReplaceType for Vec<u8> {
+    fn replace_type(self, from: &str, to: &str) -> Vec<u8> {
+        String::from_utf8(self)
+            .expect("sample is UTF-8")
+            .replacen(from, to, 1)
+            .into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_names_are_unique() {
+        let all = cases();
+        let mut names: Vec<&str> = all.iter().map(|case| case.name.as_str()).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn every_accepted_case_really_verifies_and_parses_in_the_core() {
+        let config = crate::config();
+        for case in cases() {
+            let signature = case.request.header(SIGNATURE_HEADER);
+            let outcome = config.verify_event(&case.request.body, signature);
+            match (&case.expected, case.request.path) {
+                (Expected::Event { .. }, _) => {
+                    assert!(outcome.is_ok(), "{}: {outcome:?}", case.name);
+                }
+                (Expected::Rejected { status }, EVENT_PATH) => {
+                    let status_got = outcome.err().map(|rejection| rejection.status());
+                    assert_eq!(status_got, Some(*status), "{}", case.name);
+                }
+                _ => {}
+            }
+        }
+    }
+}

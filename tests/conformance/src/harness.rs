@@ -1,0 +1,174 @@
+//! The framework-neutral request/response pair and the suite runner.
+
+use core::fmt;
+use core::future::Future;
+
+use crate::cases::{Expected, cases};
+
+/// A request to send to the app under test. Always `POST`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TestRequest {
+    /// [`EVENT_PATH`](crate::EVENT_PATH) or [`RAW_PATH`](crate::RAW_PATH).
+    pub path: &'static str,
+    /// Header names as written (case preserved where the transport allows).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The exact body bytes.
+    pub body: Vec<u8>,
+    /// Send the body as a stream of chunks with no `Content-Length`
+    /// (`Transfer-Encoding: chunked` on the wire).
+    pub chunked: bool,
+}
+
+impl TestRequest {
+    /// The body split into the chunks a chunked sender uses.
+    #[must_use]
+    pub fn chunks(&self) -> Vec<bytes::Bytes> {
+        const CHUNK: usize = 16 * 1024;
+        self.body
+            .chunks(CHUNK)
+            .map(bytes::Bytes::copy_from_slice)
+            .collect()
+    }
+
+    /// The value of the first header named `name`, ignoring case.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+}
+
+impl fmt::Debug for TestRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestRequest")
+            .field("path", &self.path)
+            .field("headers", &self.headers.len())
+            .field("body_len", &self.body.len())
+            .field("chunked", &self.chunked)
+            .finish()
+    }
+}
+
+/// What the app answered.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TestResponse {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for TestResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = &self.body[..self.body.len().min(300)];
+        f.debug_struct("TestResponse")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body", &String::from_utf8_lossy(shown))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Sends a request through an adapter's app and returns its answer.
+///
+/// Implement it with the framework's own test machinery (an in-process
+/// request pipeline) or use [`TcpHarness`](crate::TcpHarness) for a real
+/// socket.
+pub trait Harness {
+    /// Sends one request.
+    fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse>;
+}
+
+/// Runs every case against `harness` and panics with the list of failures.
+///
+/// # Panics
+/// When any case fails; the message names each failing case and why.
+pub async fn run<H: Harness>(harness: &H) {
+    let mut failures = Vec::new();
+    let all = cases();
+    let total = all.len();
+    for case in all {
+        let response = harness.send(case.request.clone()).await;
+        if let Err(reason) = case.expected.check(&case.request, &response) {
+            failures.push(format!("{}: {reason}\n    got {response:?}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} conformance cases failed:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
+
+impl Expected {
+    fn check(&self, request: &TestRequest, response: &TestResponse) -> Result<(), String> {
+        match self {
+            Self::Event { summary } => {
+                expect_status(response, 200)?;
+                let got: serde_json::Value = serde_json::from_slice(&response.body)
+                    .map_err(|error| format!("event route answered non-JSON: {error}"))?;
+                if &got != summary {
+                    return Err(format!("summary {got} != expected {summary}"));
+                }
+                Ok(())
+            }
+            Self::Raw => {
+                expect_status(response, 200)?;
+                if response.body != request.body {
+                    return Err(String::from("raw route did not hand over the exact body"));
+                }
+                Ok(())
+            }
+            Self::Rejected { status } => {
+                expect_status(response, *status)?;
+                check_rejection_body(request, response)
+            }
+        }
+    }
+}
+
+fn expect_status(response: &TestResponse, status: u16) -> Result<(), String> {
+    if response.status == status {
+        Ok(())
+    } else {
+        Err(format!("status {} != expected {status}", response.status))
+    }
+}
+
+/// A rejection is Protocol's JSON error format and leaks nothing secret.
+fn check_rejection_body(request: &TestRequest, response: &TestResponse) -> Result<(), String> {
+    let content_type = response.content_type.as_deref().unwrap_or_default();
+    if !content_type.starts_with("application/json") {
+        return Err(format!("content type {content_type:?} is not application/json"));
+    }
+    let body: serde_json::Value = serde_json::from_slice(&response.body)
+        .map_err(|error| format!("rejection body is not JSON: {error}"))?;
+    if body.get("type").and_then(serde_json::Value::as_str) != Some("invalid_request") {
+        return Err(String::from("rejection body lacks \"type\":\"invalid_request\""));
+    }
+    if !body.get("message").is_some_and(serde_json::Value::is_string) {
+        return Err(String::from("rejection body lacks a string \"message\""));
+    }
+    let text = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+    for secret in [crate::SECRET, crate::PREVIOUS_SECRET, crate::WRONG_SECRET] {
+        if text.contains(&secret.to_ascii_lowercase()) {
+            return Err(String::from("rejection body contains a secret"));
+        }
+    }
+    let expected = crate::cases::expected_signatures(&request.body);
+    let received = request
+        .header(protocol_webhooks::SIGNATURE_HEADER)
+        .map(|value| String::from_utf8_lossy(value).to_ascii_lowercase());
+    for signature in expected.iter().chain(received.iter()) {
+        if signature.len() >= 16 && text.contains(signature.as_str()) {
+            return Err(String::from("rejection body echoes a signature"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The HTTP conformance suite that every protocol-webhooks adapter runs.
+//!
+//! An adapter's test builds an app with two routes under the configuration
+//! from [`config`]:
+//!
+//! - `POST /webhooks` ([`EVENT_PATH`]) takes the adapter's verified-event
+//!   extractor and answers 200 with [`event_summary`] as a JSON body;
+//! - `POST /webhooks/raw` ([`RAW_PATH`]) takes the verified raw-body
+//!   extractor and answers 200 with the body bytes echoed back.
+//!
+//! It then implements [`Harness`] for the framework's in-process request
+//! pipeline and calls [`run`]; and, at least once, starts the app on a real
+//! 127.0.0.1 socket and calls [`run_over_tcp`]. Adding a case to
+//! [`cases`] tests all five adapters.
+
+mod cases;
+mod harness;
+mod tcp;
+
+pub use cases::{Case, Expected, cases};
+pub use harness::{Harness, TestRequest, TestResponse, run};
+pub use tcp::{TcpHarness, run_over_tcp};
+
+use protocol_webhooks::WebhookConfig;
+use protocol_webhooks::events::Event;
+
+/// The secret the suite signs with.
+pub const SECRET: &str = "whsec_conformance_current";
+/// A second accepted secret, as during a rotation.
+pub const PREVIOUS_SECRET: &str = "whsec_conformance_previous";
+/// A secret the receiver does not know.
+pub const WRONG_SECRET: &str = "whsec_conformance_wrong";
+/// The route taking the verified-event extractor.
+pub const EVENT_PATH: &str = "/webhooks";
+/// The route taking the verified raw-body extractor.
+pub const RAW_PATH: &str = "/webhooks/raw";
+
+/// The receiver configuration every adapter's test app must use: both
+/// secrets and the default 1 MiB body limit.
+///
+/// # Panics
+/// Never: the secrets are non-empty constants.
+#[must_use]
+pub fn config() -> WebhookConfig {
+    WebhookConfig::new(SECRET)
+        .and_then(|config| config.with_secret(PREVIOUS_SECRET))
+        .expect("constant secrets are non-empty")
+}
+
+/// The JSON body the event route answers with:
+/// `{"id": ..., "type": ..., "resource_id": ...}`.
+#[must_use]
+pub fn event_summary(event: &Event) -> String {
+    serde_json::json!({
+        "id": event.id,
+        "type": event.event_type.as_str(),
+        "resource_id": event.resource_id(),
+    })
+    .to_string()
+}

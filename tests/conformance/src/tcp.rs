@@ -1,0 +1,151 @@
+//! The same suite over a real 127.0.0.1 socket, plus checks only a socket
+//! can make.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::harness::{Harness, TestRequest, TestResponse, run};
+
+/// Sends each request with a real HTTP client (reqwest) to a server
+/// listening on `address`.
+#[derive(Debug, Clone)]
+pub struct TcpHarness {
+    address: SocketAddr,
+    client: reqwest::Client,
+}
+
+impl TcpHarness {
+    /// A harness for a server listening on `address` (a loopback address).
+    ///
+    /// # Panics
+    /// If the HTTP client cannot be built, which only a broken TLS-less
+    /// build of reqwest would cause.
+    #[must_use]
+    pub fn new(address: SocketAddr) -> Self {
+        assert!(address.ip().is_loopback(), "the suite only talks to loopback");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client builds");
+        Self { address, client }
+    }
+}
+
+impl Harness for TcpHarness {
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        let url = format!("http://{}{}", self.address, request.path);
+        let mut builder = self.client.post(url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_slice());
+        }
+        builder = if request.chunked {
+            let chunks = request.chunks();
+            let stream =
+                futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+            builder.body(reqwest::Body::wrap_stream(stream))
+        } else {
+            builder.body(request.body.clone())
+        };
+        match builder.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned);
+                let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                TestResponse {
+                    status,
+                    content_type,
+                    body,
+                }
+            }
+            // A server that answers early (413) may close before the client
+            // finishes sending; reqwest then reports an error with no
+            // response. Report it as status 0 so the case fails visibly.
+            Err(error) => TestResponse {
+                status: 0,
+                content_type: None,
+                body: error.to_string().into_bytes(),
+            },
+        }
+    }
+}
+
+/// Runs the whole suite over TCP against `address`, then the socket-only
+/// checks:
+///
+/// - a body declared larger than the limit is refused with 413 before any
+///   of it is sent;
+/// - a client that declares 1000 bytes, sends 10 and closes does not take
+///   the server down: the next request is served.
+///
+/// # Panics
+/// When any case or check fails.
+pub async fn run_over_tcp(address: SocketAddr) {
+    run(&TcpHarness::new(address)).await;
+    declared_length_over_limit_is_refused_before_the_body(address).await;
+    truncated_body_does_not_disturb_the_server(address).await;
+}
+
+async fn raw_exchange(address: SocketAddr, head: &str, body: &[u8], close: bool) -> Vec<u8> {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(body).await.expect("write body");
+    if close {
+        stream.shutdown().await.expect("shutdown");
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    if read.is_err() {
+        answer.extend_from_slice(b"<timed out>");
+    }
+    answer
+}
+
+async fn declared_length_over_limit_is_refused_before_the_body(address: SocketAddr) {
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nx-protocol-signature: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        crate::EVENT_PATH,
+        "0".repeat(64),
+        2 * protocol_webhooks::DEFAULT_BODY_LIMIT,
+    );
+    // Nothing of the body is sent: the answer must come from the headers
+    // alone, within the timeout.
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    let mut answer = vec![0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer)).await;
+    let text = match read {
+        Ok(Ok(n)) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+        Ok(Err(error)) => format!("<read error {error}>"),
+        Err(_) => String::from("<timed out>"),
+    };
+    assert!(
+        text.starts_with("HTTP/1.1 413"),
+        "declared Content-Length over the limit must get 413 before the body is sent, got {text:?}"
+    );
+}
+
+async fn truncated_body_does_not_disturb_the_server(address: SocketAddr) {
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nx-protocol-signature: {}\r\nContent-Length: 1000\r\n\r\n",
+        crate::EVENT_PATH,
+        "0".repeat(64),
+    );
+    let _ = raw_exchange(address, &head, b"{\"id\":\"ev", true).await;
+    let request = crate::cases::cases()
+        .into_iter()
+        .find(|case| matches!(case.expected, crate::Expected::Event { .. }))
+        .expect("an accepted case exists")
+        .request;
+    let response = TcpHarness::new(address).send(request).await;
+    assert_eq!(
+        response.status, 200,
+        "server must keep serving after a truncated body, got {response:?}"
+    );
+}
