@@ -29,7 +29,10 @@ pub struct BodyCollector {
 }
 
 impl BodyCollector {
-    pub(crate) fn new(config: &WebhookConfig, declared_length: Option<u64>) -> Result<Self, Rejection> {
+    pub(crate) fn new(
+        config: &WebhookConfig,
+        declared_length: Option<u64>,
+    ) -> Result<Self, Rejection> {
         let limit = config.body_limit();
         let capacity = match declared_length {
             Some(length) if length > limit as u64 => {
@@ -148,7 +151,9 @@ impl AsRef<[u8]> for VerifiedBody {
 
 impl fmt::Debug for VerifiedBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedBody").field("len", &self.0.len()).finish()
+        f.debug_struct("VerifiedBody")
+            .field("len", &self.0.len())
+            .finish()
     }
 }
 
@@ -158,7 +163,9 @@ mod tests {
     use crate::SignatureError;
 
     fn config(limit: usize) -> WebhookConfig {
-        WebhookConfig::new("secret").expect("key").with_body_limit(limit)
+        WebhookConfig::new("secret")
+            .expect("key")
+            .with_body_limit(limit)
     }
 
     #[test]
@@ -179,7 +186,9 @@ mod tests {
         body.push(b"01234").expect("push");
         body.push(b"56789").expect("push");
         body.push(b"").expect("empty chunk");
-        let verified = body.finish(Some(header.as_str().as_bytes())).expect("verified");
+        let verified = body
+            .finish(Some(header.as_str().as_bytes()))
+            .expect("verified");
         assert_eq!(verified.as_bytes(), b"0123456789");
     }
 
@@ -188,7 +197,10 @@ mod tests {
         let config = config(10);
         let mut body = config.collect_body(None).expect("start");
         body.push(b"0123456789").expect("push");
-        assert!(matches!(body.push(b"x"), Err(Rejection::PayloadTooLarge { .. })));
+        assert!(matches!(
+            body.push(b"x"),
+            Err(Rejection::PayloadTooLarge { .. })
+        ));
         assert_eq!(body.len(), 10);
     }
 

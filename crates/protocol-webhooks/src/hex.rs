@@ -66,7 +66,11 @@ mod tests {
         for byte in 0u8..=255 {
             let expected_valid = byte.is_ascii_hexdigit();
             let input = [b'0', byte];
-            assert_eq!(decode::<1>(&input).is_some(), expected_valid, "byte {byte:#04x}");
+            assert_eq!(
+                decode::<1>(&input).is_some(),
+                expected_valid,
+                "byte {byte:#04x}"
+            );
         }
     }
 

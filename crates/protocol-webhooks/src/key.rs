@@ -66,7 +66,11 @@ impl Key {
     ///
     /// # Errors
     /// [`SignatureError::Mismatch`] when it does not authenticate `body`.
-    pub fn verify_signature(&self, body: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+    pub fn verify_signature(
+        &self,
+        body: &[u8],
+        signature: &Signature,
+    ) -> Result<(), SignatureError> {
         let mut mac = self.keyed.clone();
         mac.update(body);
         mac.verify_slice(signature.as_bytes())
@@ -156,7 +160,10 @@ mod tests {
         let keys = [new.clone(), old.clone()];
         for signer in [&old, &new] {
             let header = signer.sign(b"x").to_hex();
-            assert_eq!(verify_with_any(&keys, b"x", header.as_str().as_bytes()), Ok(()));
+            assert_eq!(
+                verify_with_any(&keys, b"x", header.as_str().as_bytes()),
+                Ok(())
+            );
         }
         let header = other.sign(b"x").to_hex();
         assert_eq!(

@@ -155,7 +155,10 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(Rejection::Signature(SignatureError::Missing).status(), 401);
-        assert_eq!(Rejection::Signature(SignatureError::Malformed).status(), 401);
+        assert_eq!(
+            Rejection::Signature(SignatureError::Malformed).status(),
+            401
+        );
         assert_eq!(Rejection::Signature(SignatureError::Mismatch).status(), 401);
         assert_eq!(Rejection::PayloadTooLarge { limit: 1 }.status(), 413);
         assert_eq!(Rejection::IncompleteBody.status(), 400);

@@ -86,13 +86,11 @@ impl Verifier {
     /// [`SignatureError::Mismatch`] when no key authenticates the body.
     pub fn verify_signature(self, signature: &Signature) -> Result<(), SignatureError> {
         let tag = signature.as_bytes();
-        let mut matched = self
-            .first
-            .is_some_and(|mac| mac.verify_slice(tag).is_ok());
+        let matched = self.first.is_some_and(|mac| mac.verify_slice(tag).is_ok());
         #[cfg(feature = "alloc")]
-        for mac in self.rest {
-            matched |= mac.verify_slice(tag).is_ok();
-        }
+        let matched = self.rest.into_iter().fold(matched, |matched, mac| {
+            matched | mac.verify_slice(tag).is_ok()
+        });
         if matched {
             Ok(())
         } else {
@@ -120,13 +118,20 @@ mod tests {
             let mut verifier = key.verifier();
             verifier.update(&body[..split]);
             verifier.update(&body[split..]);
-            assert_eq!(verifier.verify(header.as_str().as_bytes()), Ok(()), "split {split}");
+            assert_eq!(
+                verifier.verify(header.as_str().as_bytes()),
+                Ok(()),
+                "split {split}"
+            );
         }
     }
 
     #[test]
     fn missing_header_is_reported() {
         let key = Key::new("k").expect("key");
-        assert_eq!(key.verifier().verify_header(None), Err(SignatureError::Missing));
+        assert_eq!(
+            key.verifier().verify_header(None),
+            Err(SignatureError::Missing)
+        );
     }
 }

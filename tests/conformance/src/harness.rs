@@ -145,14 +145,21 @@ fn expect_status(response: &TestResponse, status: u16) -> Result<(), String> {
 fn check_rejection_body(request: &TestRequest, response: &TestResponse) -> Result<(), String> {
     let content_type = response.content_type.as_deref().unwrap_or_default();
     if !content_type.starts_with("application/json") {
-        return Err(format!("content type {content_type:?} is not application/json"));
+        return Err(format!(
+            "content type {content_type:?} is not application/json"
+        ));
     }
     let body: serde_json::Value = serde_json::from_slice(&response.body)
         .map_err(|error| format!("rejection body is not JSON: {error}"))?;
     if body.get("type").and_then(serde_json::Value::as_str) != Some("invalid_request") {
-        return Err(String::from("rejection body lacks \"type\":\"invalid_request\""));
+        return Err(String::from(
+            "rejection body lacks \"type\":\"invalid_request\"",
+        ));
     }
-    if !body.get("message").is_some_and(serde_json::Value::is_string) {
+    if !body
+        .get("message")
+        .is_some_and(serde_json::Value::is_string)
+    {
         return Err(String::from("rejection body lacks a string \"message\""));
     }
     let text = String::from_utf8_lossy(&response.body).to_ascii_lowercase();

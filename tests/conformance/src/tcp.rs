@@ -25,7 +25,10 @@ impl TcpHarness {
     /// build of reqwest would cause.
     #[must_use]
     pub fn new(address: SocketAddr) -> Self {
-        assert!(address.ip().is_loopback(), "the suite only talks to loopback");
+        assert!(
+            address.ip().is_loopback(),
+            "the suite only talks to loopback"
+        );
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -57,7 +60,11 @@ impl Harness for TcpHarness {
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|value| value.to_str().ok())
                     .map(str::to_owned);
-                let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                let body = response
+                    .bytes()
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default();
                 TestResponse {
                     status,
                     content_type,

@@ -81,7 +81,10 @@ impl fmt::Display for EventError {
                 message,
                 line,
                 column,
-            } => write!(f, "body is not valid JSON: {message} at line {line} column {column}"),
+            } => write!(
+                f,
+                "body is not valid JSON: {message} at line {line} column {column}"
+            ),
             Self::Shape { path, message } => write!(f, "at `{path}`: {message}"),
         }
     }

@@ -1,7 +1,8 @@
 //! The webhook envelope and its typed payload.
 
+use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use core::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};

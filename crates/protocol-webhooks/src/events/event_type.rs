@@ -46,7 +46,9 @@ impl Resource {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|resource| resource.as_str() == name)
+        Self::ALL
+            .into_iter()
+            .find(|resource| resource.as_str() == name)
     }
 }
 
@@ -251,9 +253,7 @@ impl EventType {
             (Resource::Contact, Action::Deleted) => "A contact was successfully deleted.",
             (Resource::Conversation, Action::Created) => "A new conversation was created.",
             (Resource::Conversation, Action::Updated) => "An existing conversation was updated.",
-            (Resource::Conversation, Action::Deleted) => {
-                "A conversation was successfully deleted."
-            }
+            (Resource::Conversation, Action::Deleted) => "A conversation was successfully deleted.",
             (Resource::Message, Action::Created) => "A new message was created.",
             (Resource::Message, Action::Updated) => "An existing message was updated.",
             (Resource::Message, Action::Deleted) => "A message was successfully deleted.",
@@ -349,7 +349,10 @@ mod tests {
             let text = kind.to_string();
             assert_eq!(text.parse::<EventType>(), Ok(kind.clone()));
             let json = serde_json::to_string(&kind).expect("serialize");
-            assert_eq!(serde_json::from_str::<EventType>(&json).expect("parse"), kind);
+            assert_eq!(
+                serde_json::from_str::<EventType>(&json).expect("parse"),
+                kind
+            );
             assert!(kind.description().is_some());
             let resource = kind.resource().expect("resource");
             let action = kind.action().expect("action");
@@ -359,13 +362,26 @@ mod tests {
 
     #[test]
     fn unknown_types_keep_the_exact_string() {
-        for text in ["invoice.paid", "contact.merged", "contact", "", "Contact.Created", "contact.created.v2"] {
+        for text in [
+            "invoice.paid",
+            "contact.merged",
+            "contact",
+            "",
+            "Contact.Created",
+            "contact.created.v2",
+        ] {
             let kind = EventType::from(text);
             assert_eq!(kind, EventType::Unknown(text.into()), "{text}");
             assert_eq!(kind.as_str(), text);
             assert_eq!(kind.description(), None);
         }
-        assert_eq!(EventType::from("contact.merged").resource(), Some(Resource::Contact));
-        assert_eq!(EventType::from("invoice.deleted").action(), Some(Action::Deleted));
+        assert_eq!(
+            EventType::from("contact.merged").resource(),
+            Some(Resource::Contact)
+        );
+        assert_eq!(
+            EventType::from("invoice.deleted").action(),
+            Some(Action::Deleted)
+        );
     }
 }

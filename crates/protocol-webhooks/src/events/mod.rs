@@ -15,6 +15,6 @@ pub use error::EventError;
 pub use event::{Event, Payload};
 pub use event_type::{Action, EventType, Resource};
 pub use resources::{Attachment, Contact, Conversation, Group, Message, Reaction};
+pub use timestamp::Timestamp;
 #[cfg(feature = "std")]
 pub use timestamp::TimestampOutOfRange;
-pub use timestamp::Timestamp;

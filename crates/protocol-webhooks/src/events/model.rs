@@ -115,7 +115,12 @@ macro_rules! resource_model {
             impl serde::Serialize for $name {
                 fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     let mut map = serializer.serialize_map(None)?;
-                    map.serialize_entry("id", &self.id)?;
+                    // An empty id means the object arrived without one (the
+                    // abbreviated group members); writing `"id": ""` would
+                    // add a field that was never sent.
+                    if !self.id.is_empty() {
+                        map.serialize_entry("id", &self.id)?;
+                    }
                     $(
                         if let Some(value) = &self.$field {
                             map.serialize_entry(stringify!($field), value)?;

@@ -60,7 +60,7 @@ impl fmt::Display for TimestampOutOfRange {
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for TimestampOutOfRange {}
+impl core::error::Error for TimestampOutOfRange {}
 
 #[cfg(feature = "std")]
 impl TryFrom<Timestamp> for std::time::SystemTime {
@@ -98,7 +98,8 @@ impl TryFrom<std::time::SystemTime> for Timestamp {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use core::time::Duration;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     use super::*;
 
@@ -114,6 +115,9 @@ mod tests {
     #[test]
     fn rounds_toward_negative_infinity_before_epoch() {
         let time = UNIX_EPOCH - Duration::from_millis(1500);
-        assert_eq!(Timestamp::try_from(time), Ok(Timestamp::from_unix_seconds(-2)));
+        assert_eq!(
+            Timestamp::try_from(time),
+            Ok(Timestamp::from_unix_seconds(-2))
+        );
     }
 }
