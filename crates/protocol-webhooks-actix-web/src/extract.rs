@@ -1,0 +1,96 @@
+//! The extractors: a verified event, or a verified raw body.
+
+use core::ops::Deref;
+use core::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use protocol_webhooks::events::Event;
+use protocol_webhooks::{Rejection, VerifiedBody};
+
+use crate::body::IncomingBody;
+use crate::config::registered_config;
+use crate::rejection::WebhookRejection;
+
+/// actix-web's payload stream is not `Send`, so neither is extraction.
+type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+
+/// Extracts a verified, parsed Protocol event.
+///
+/// The body is read under the configured limit, its `x-protocol-signature`
+/// checked against the configured secrets, and only then parsed. On failure
+/// the handler does not run and the client gets the
+/// [`WebhookRejection`] answer (401, 413 or 400); without a registered
+/// [`WebhookConfig`](crate::WebhookConfig) it gets a 500.
+#[derive(Debug, Clone)]
+pub struct Webhook(pub Event);
+
+impl Webhook {
+    /// Takes the event.
+    #[must_use]
+    pub fn into_inner(self) -> Event {
+        self.0
+    }
+}
+
+impl Deref for Webhook {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.0
+    }
+}
+
+impl FromRequest for Webhook {
+    type Error = actix_web::Error;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let incoming = incoming_body(request, payload);
+        Box::pin(async move {
+            let body = incoming?.verify().await.map_err(WebhookRejection::logged)?;
+            let event = body
+                .parse()
+                .map_err(|error| WebhookRejection::logged(Rejection::InvalidEvent(error)))?;
+            Ok(Self(event))
+        })
+    }
+}
+
+/// Extracts the verified raw body without parsing it, for receivers that
+/// store or enqueue the bytes and parse later.
+///
+/// Verification is the same as for [`Webhook`]: size, then signature.
+#[derive(Debug, Clone)]
+pub struct RawWebhook(pub VerifiedBody);
+
+impl RawWebhook {
+    /// Takes the verified body.
+    #[must_use]
+    pub fn into_inner(self) -> VerifiedBody {
+        self.0
+    }
+}
+
+impl FromRequest for RawWebhook {
+    type Error = actix_web::Error;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let incoming = incoming_body(request, payload);
+        Box::pin(async move {
+            let body = incoming?.verify().await.map_err(WebhookRejection::logged)?;
+            Ok(Self(body))
+        })
+    }
+}
+
+/// Takes what verification needs from the request now, so the returned
+/// future owns everything it uses.
+fn incoming_body(
+    request: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<IncomingBody, actix_web::Error> {
+    let config = registered_config(request)?;
+    Ok(IncomingBody::new(config, request.headers(), payload.take()))
+}

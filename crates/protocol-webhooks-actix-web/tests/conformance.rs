@@ -1,0 +1,95 @@
+//! The shared HTTP conformance suite, in-process and over a real socket.
+
+use std::net::TcpListener;
+
+use actix_http::BoxedPayloadStream;
+use actix_web::dev::{Payload, Service, ServiceResponse};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::Bytes;
+use actix_web::{App, HttpResponse, HttpServer, test, web};
+use futures_util::stream;
+use protocol_webhooks_actix_web::{RawWebhook, Webhook};
+use protocol_webhooks_conformance::{EVENT_PATH, Harness, RAW_PATH, TestRequest, TestResponse};
+
+async fn on_event(Webhook(event): Webhook) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(protocol_webhooks_conformance::event_summary(&event))
+}
+
+async fn on_raw(RawWebhook(body): RawWebhook) -> HttpResponse {
+    HttpResponse::Ok().body(body.into_bytes())
+}
+
+fn routes(config: &mut web::ServiceConfig) {
+    config
+        .app_data(protocol_webhooks_conformance::config())
+        .route(EVENT_PATH, web::post().to(on_event))
+        .route(RAW_PATH, web::post().to(on_raw));
+}
+
+/// Sends each case through actix-web's in-process service pipeline.
+struct InProcess<S>(S);
+
+impl<S> Harness for InProcess<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        let mut builder = test::TestRequest::post().uri(request.path);
+        for (name, value) in &request.headers {
+            builder = builder.insert_header((name.as_str(), value.as_slice()));
+        }
+        let http_request = if request.chunked {
+            // No Content-Length: the body arrives as a stream of chunks, as
+            // with `Transfer-Encoding: chunked` on the wire.
+            let chunks: BoxedPayloadStream =
+                Box::pin(stream::iter(request.chunks().into_iter().map(Ok)));
+            let (http_request, _) = builder.to_request().replace_payload(Payload::from(chunks));
+            http_request
+        } else {
+            builder.set_payload(request.body.clone()).to_request()
+        };
+        let response = test::call_service(&self.0, http_request).await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body: Bytes = test::read_body(response).await;
+        TestResponse {
+            status,
+            content_type,
+            body: body.to_vec(),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn conformance_in_process() {
+    let app = test::init_service(App::new().configure(routes)).await;
+    protocol_webhooks_conformance::run(&InProcess(app)).await;
+}
+
+#[actix_web::test]
+async fn conformance_over_tcp() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let address = listener.local_addr().expect("bound address");
+    let server = HttpServer::new(|| App::new().configure(routes))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+    let handle = server.handle();
+    let running = actix_web::rt::spawn(server);
+
+    protocol_webhooks_conformance::run_over_tcp(address).await;
+
+    handle.stop(true).await;
+    running
+        .await
+        .expect("server task joins")
+        .expect("server stops cleanly");
+}
