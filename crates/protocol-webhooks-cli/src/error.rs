@@ -1,0 +1,117 @@
+//! Every way a command can fail, and the exit status each one maps to.
+
+use core::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use protocol_webhooks::{KeyError, SignatureError};
+
+use crate::send::{Expectation, TransportError};
+
+/// Exit status for a negative answer: the signature or the receiver failed.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status for a usage error or trouble with input or output, the same
+/// as clap's own usage errors.
+const EXIT_USAGE: u8 = 2;
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    /// No secret was given where one is needed.
+    MissingSecret,
+    /// The secret was refused (an empty `--secret-file`).
+    Key(KeyError),
+    /// The secret file could not be read.
+    ReadSecret { path: PathBuf, error: io::Error },
+    /// The body could not be read from a file or standard input.
+    ReadBody { from: String, error: io::Error },
+    /// Standard output could not be written.
+    WriteOutput(io::Error),
+    /// `verify`: the signature does not authenticate the body.
+    Signature(SignatureError),
+    /// `send`: some answers had another status than expected.
+    UnexpectedAnswers {
+        unexpected: usize,
+        total: usize,
+        expected: Expectation,
+    },
+    /// `send`: a request got no answer; the rest were not sent.
+    Unreachable {
+        url: String,
+        error: TransportError,
+        unsent: usize,
+    },
+}
+
+impl CliError {
+    /// The process exit status.
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Self::Signature(_) | Self::UnexpectedAnswers { .. } | Self::Unreachable { .. } => {
+                EXIT_FAILURE
+            }
+            Self::MissingSecret
+            | Self::Key(_)
+            | Self::ReadSecret { .. }
+            | Self::ReadBody { .. }
+            | Self::WriteOutput(_) => EXIT_USAGE,
+        })
+    }
+
+    /// What to print on stderr, if anything.
+    pub(crate) fn message(&self) -> Option<String> {
+        match self {
+            // The reader of a pipe went away (`... | head`): saying so would
+            // only add noise to the pipeline's output.
+            Self::WriteOutput(error) if error.kind() == io::ErrorKind::BrokenPipe => None,
+            _ => Some(self.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingSecret => f.write_str(
+                "no webhook secret: pass --secret, --secret-file or set PROTOCOL_WEBHOOK_SECRET",
+            ),
+            Self::Key(error) => write!(f, "{error}"),
+            Self::ReadSecret { path, error } => {
+                write!(f, "cannot read the secret from {}: {error}", path.display())
+            }
+            Self::ReadBody { from, error } => {
+                write!(f, "cannot read the body from {from}: {error}")
+            }
+            Self::WriteOutput(error) => write!(f, "cannot write to standard output: {error}"),
+            Self::Signature(error) => write!(f, "signature {}: {error}", error.as_str()),
+            Self::UnexpectedAnswers {
+                unexpected,
+                total,
+                expected,
+            } => write!(
+                f,
+                "{unexpected} of {total} answers did not have the expected status {expected}"
+            ),
+            Self::Unreachable { url, error, unsent } => {
+                write!(f, "no answer from {url}: {error}")?;
+                if *unsent > 0 {
+                    write!(f, " ({unsent} more not sent)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl From<KeyError> for CliError {
+    fn from(error: KeyError) -> Self {
+        Self::Key(error)
+    }
+}
+
+impl From<SignatureError> for CliError {
+    fn from(error: SignatureError) -> Self {
+        Self::Signature(error)
+    }
+}

@@ -1,0 +1,10 @@
+//! Runs the real `protocol-webhooks` binary, as a user would.
+
+extern crate alloc;
+
+mod catalog;
+mod receiver;
+mod send;
+mod sign;
+mod support;
+mod verify;
