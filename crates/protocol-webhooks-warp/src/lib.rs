@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod body;
+mod extract;
+mod filter;
+mod rejection;
+
+pub use protocol_webhooks;
+pub use protocol_webhooks::{
+    Rejection, VerifiedBody, WebhookConfig,
+    events::{Event, EventType, Payload},
+};
+
+pub use extract::{RawWebhook, Webhook};
+pub use filter::{raw_webhook, webhook};
+pub use rejection::{WebhookRejection, recover};

@@ -1,0 +1,122 @@
+//! The answer to a refused webhook: warp's rejection and reply for the core's
+//! [`Rejection`].
+
+use core::fmt;
+
+use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
+use warp::http::StatusCode;
+use warp::http::header::{CONTENT_TYPE, HeaderValue};
+use warp::reply::Response;
+
+/// Why a webhook was refused, as a warp rejection and reply.
+///
+/// [`webhook`](crate::webhook) and [`raw_webhook`](crate::raw_webhook)
+/// reject with it; [`recover`] turns it into the answer: status
+/// [`Rejection::status`], `Content-Type: application/json` and the body
+/// [`Rejection::to_json`]. It is a newtype because warp's [`warp::Reply`] and
+/// [`warp::reject::Reject`] cannot be implemented on the core's type here.
+#[derive(Debug)]
+pub struct WebhookRejection(Rejection);
+
+impl WebhookRejection {
+    /// Wraps a core rejection.
+    #[must_use]
+    pub fn new(rejection: Rejection) -> Self {
+        Self(rejection)
+    }
+
+    /// The core rejection: status, reason and JSON body.
+    #[must_use]
+    pub fn rejection(&self) -> &Rejection {
+        &self.0
+    }
+
+    /// Takes the core rejection.
+    #[must_use]
+    pub fn into_inner(self) -> Rejection {
+        self.0
+    }
+
+    /// The HTTP answer for this rejection.
+    #[must_use]
+    pub fn to_response(&self) -> Response {
+        let mut response = Response::new(self.0.to_json().into());
+        // Every core status is a valid status code; the fallback only keeps
+        // this free of panics.
+        *response.status_mut() =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(REJECTION_CONTENT_TYPE),
+        );
+        response
+    }
+}
+
+impl From<Rejection> for WebhookRejection {
+    fn from(rejection: Rejection) -> Self {
+        Self(rejection)
+    }
+}
+
+impl fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl core::error::Error for WebhookRejection {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl warp::reject::Reject for WebhookRejection {}
+
+impl warp::Reply for WebhookRejection {
+    fn into_response(self) -> Response {
+        self.to_response()
+    }
+}
+
+/// Logs a refused webhook by its reason class and wraps it for warp.
+///
+/// Only the class is logged: never the body, the header or a signature.
+pub(crate) fn reject(rejection: Rejection) -> warp::Rejection {
+    tracing::warn!(
+        reason = rejection.reason(),
+        status = rejection.status(),
+        "webhook rejected"
+    );
+    warp::reject::custom(WebhookRejection(rejection))
+}
+
+/// Answers a webhook rejection with its status and JSON body; passes every
+/// other rejection on unchanged.
+///
+/// Use it with [`Filter::recover`](warp::Filter::recover). Without it, warp
+/// answers a custom rejection with a plain-text 500.
+///
+/// ```
+/// use protocol_webhooks_warp::{Webhook, WebhookConfig, recover, webhook};
+/// use warp::Filter;
+///
+/// let config = WebhookConfig::new("whsec_test")?;
+/// let route = warp::path!("webhooks")
+///     .and(warp::post())
+///     .and(webhook(config))
+///     .map(|Webhook(event): Webhook| event.id)
+///     .recover(recover);
+/// # drop(route);
+/// # Ok::<(), protocol_webhooks_warp::protocol_webhooks::KeyError>(())
+/// ```
+///
+/// # Errors
+/// The rejection itself when it is not a [`WebhookRejection`], so that warp
+/// (or a later `recover`) answers it as usual.
+pub async fn recover(rejection: warp::Rejection) -> Result<Response, warp::Rejection> {
+    match rejection.find::<WebhookRejection>() {
+        Some(webhook) => Ok(webhook.to_response()),
+        None => Err(rejection),
+    }
+}

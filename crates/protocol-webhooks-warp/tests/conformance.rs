@@ -1,0 +1,152 @@
+//! The shared HTTP conformance suite, in process and over a real socket.
+
+use core::convert::Infallible;
+use core::net::{Ipv4Addr, SocketAddr};
+use core::time::Duration;
+
+use http_body_util::{BodyExt, StreamBody};
+use protocol_webhooks_conformance::{self as conformance, Harness, TestRequest, TestResponse};
+use protocol_webhooks_warp::{RawWebhook, Webhook, WebhookConfig, raw_webhook, recover, webhook};
+use tower_service::Service;
+use warp::Filter;
+use warp::http::header::CONTENT_TYPE;
+use warp::http::{HeaderName, HeaderValue, Request, Response};
+
+/// The two routes the suite documents, answering rejections through `recover`.
+fn app(
+    config: &WebhookConfig,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone + Send + Sync + 'static
+{
+    let events = warp::path!("webhooks")
+        .and(warp::post())
+        .and(webhook(config.clone()))
+        .map(|Webhook(event): Webhook| {
+            warp::reply::with_header(
+                conformance::event_summary(&event),
+                CONTENT_TYPE,
+                "application/json",
+            )
+        });
+    let raw = warp::path!("webhooks" / "raw")
+        .and(warp::post())
+        .and(raw_webhook(config.clone()))
+        .map(|RawWebhook(body): RawWebhook| body.into_bytes());
+    events.or(raw).recover(recover)
+}
+
+/// Sends requests through warp's in-process pipeline.
+///
+/// `warp::test::request()` always sends a `Content-Length` (its `body` sets
+/// one and nothing removes it), so it cannot represent a chunked body.
+/// Chunked requests therefore go through `warp::service`, the same filter
+/// pipeline the server runs, with a streamed body and no `Content-Length`.
+struct InProcess<F> {
+    app: F,
+}
+
+impl<F, R> Harness for InProcess<F>
+where
+    F: Filter<Extract = (R,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+    R: warp::Reply + Send,
+{
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        if request.chunked {
+            return self.send_streamed(request).await;
+        }
+        let mut builder = warp::test::request().method("POST").path(request.path);
+        for (name, value) in &request.headers {
+            builder = builder.header(header_name(name), header_value(value));
+        }
+        let response = builder.body(&request.body).reply(&self.app).await;
+        test_response(
+            response.status().as_u16(),
+            response.headers(),
+            response.body().to_vec(),
+        )
+    }
+}
+
+impl<F, R> InProcess<F>
+where
+    F: Filter<Extract = (R,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+    R: warp::Reply + Send,
+{
+    async fn send_streamed(&self, request: TestRequest) -> TestResponse {
+        let chunks = request
+            .chunks()
+            .into_iter()
+            .map(|chunk| Ok::<_, Infallible>(http_body::Frame::data(chunk)));
+        let body = StreamBody::new(futures_util::stream::iter(chunks));
+        let mut http_request = Request::post(request.path);
+        for (name, value) in &request.headers {
+            http_request = http_request.header(header_name(name), header_value(value));
+        }
+        let http_request = http_request.body(body).expect("request builds");
+        let mut service = warp::service(self.app.clone());
+        let response: Response<_> = match service.call(http_request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|collected| collected.to_bytes().to_vec())
+            .expect("response body");
+        test_response(status, &headers, body)
+    }
+}
+
+fn header_name(name: &str) -> HeaderName {
+    HeaderName::from_bytes(name.as_bytes()).expect("suite header names are valid")
+}
+
+fn header_value(value: &[u8]) -> HeaderValue {
+    HeaderValue::from_bytes(value).expect("suite header values are valid")
+}
+
+fn test_response(status: u16, headers: &warp::http::HeaderMap, body: Vec<u8>) -> TestResponse {
+    TestResponse {
+        status,
+        content_type: headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        body,
+    }
+}
+
+#[tokio::test]
+async fn conformance_in_process() {
+    let harness = InProcess {
+        app: app(&conformance::config()),
+    };
+    conformance::run(&harness).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_over_tcp() {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind 127.0.0.1:0");
+    let address: SocketAddr = listener.local_addr().expect("local address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        warp::serve(app(&conformance::config()))
+            .incoming(listener)
+            .graceful(async {
+                let _ = stopped.await;
+            })
+            .run(),
+    );
+
+    conformance::run_over_tcp(address).await;
+
+    stop.send(()).expect("server is still running");
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("server shuts down within 10 s")
+        .expect("server task ends without panicking");
+}
