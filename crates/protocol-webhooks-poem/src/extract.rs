@@ -1,0 +1,107 @@
+//! The extractors: a verified, parsed event and a verified raw body.
+
+use core::ops::Deref;
+
+use poem::{FromRequest, Request, RequestBody};
+use protocol_webhooks::events::Event;
+use protocol_webhooks::{Rejection, VerifiedBody};
+
+use crate::WebhookRejection;
+use crate::body::read_verified_body;
+use crate::config::webhook_config;
+
+/// Extracts a webhook whose signature was verified, parsed into an [`Event`].
+///
+/// The handler runs only for an authentic, valid event; otherwise the
+/// request is answered with a [`WebhookRejection`]. Needs a
+/// [`WebhookConfig`](crate::WebhookConfig) added with `.data(config)`.
+///
+/// ```
+/// use poem::handler;
+/// use protocol_webhooks_poem::{Payload, Webhook};
+///
+/// #[handler]
+/// async fn on_webhook(Webhook(event): Webhook) -> String {
+///     match event.payload {
+///         Payload::Message(message) => format!("message {}", message.id),
+///         _ => format!("event {}", event.id),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Webhook(pub Event);
+
+impl Webhook {
+    /// Takes the event.
+    #[must_use]
+    pub fn into_inner(self) -> Event {
+        self.0
+    }
+}
+
+impl Deref for Webhook {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.0
+    }
+}
+
+impl<'a> FromRequest<'a> for Webhook {
+    async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let config = webhook_config(request)?;
+        let verified = read_verified_body(request, body.take()?, config)
+            .await
+            .map_err(rejected)?;
+        let event = verified
+            .parse()
+            .map_err(|error| rejected(Rejection::from(error)))?;
+        Ok(Self(event))
+    }
+}
+
+/// Extracts only the verified raw body, for handlers that store or enqueue
+/// it and parse later (with [`VerifiedBody::parse`]).
+///
+/// The size limit and the signature are checked exactly as for [`Webhook`];
+/// the body is not parsed, so any authentic bytes pass.
+///
+/// ```
+/// use poem::handler;
+/// use protocol_webhooks_poem::RawWebhook;
+///
+/// #[handler]
+/// async fn on_raw_webhook(RawWebhook(body): RawWebhook) -> Vec<u8> {
+///     body.into_bytes()
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RawWebhook(pub VerifiedBody);
+
+impl RawWebhook {
+    /// Takes the verified body.
+    #[must_use]
+    pub fn into_inner(self) -> VerifiedBody {
+        self.0
+    }
+}
+
+impl<'a> FromRequest<'a> for RawWebhook {
+    async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let config = webhook_config(request)?;
+        let verified = read_verified_body(request, body.take()?, config)
+            .await
+            .map_err(rejected)?;
+        Ok(Self(verified))
+    }
+}
+
+/// Logs the failure class only: never the header, the body or a secret.
+fn rejected(rejection: Rejection) -> WebhookRejection {
+    tracing::warn!(
+        reason = rejection.reason(),
+        status = rejection.status(),
+        "webhook rejected"
+    );
+    WebhookRejection::from(rejection)
+}

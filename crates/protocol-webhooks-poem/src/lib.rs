@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod body;
+mod config;
+mod extract;
+mod rejection;
+
+pub use protocol_webhooks;
+pub use protocol_webhooks::events::{Event, EventType, Payload};
+pub use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+
+pub use config::MissingWebhookConfig;
+pub use extract::{RawWebhook, Webhook};
+pub use rejection::WebhookRejection;

@@ -1,0 +1,253 @@
+//! What the extractors do beyond the shared suite: a missing configuration,
+//! body streams that fail or never end, odd header bytes, and the rejection
+//! type's own API.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use poem::error::ResponseError;
+use poem::http::header::CONTENT_LENGTH;
+use poem::http::{HeaderValue, StatusCode};
+use poem::test::{TestClient, TestResponse};
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Route, handler, post};
+use protocol_webhooks_poem::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_poem::protocol_webhooks::{REJECTION_CONTENT_TYPE, SignatureError};
+use protocol_webhooks_poem::{
+    Event, EventType, MissingWebhookConfig, RawWebhook, Rejection, Webhook, WebhookConfig,
+    WebhookRejection,
+};
+use serde_json::json;
+
+const SECRET: &str = "whsec_extractor_test";
+const LIMIT: usize = 16;
+const CHUNK: &[u8] = b"12345678";
+
+#[handler]
+fn on_event(Webhook(event): Webhook) -> String {
+    event.id
+}
+
+#[handler]
+fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
+    body.into_bytes()
+}
+
+fn routes() -> Route {
+    Route::new()
+        .at("/webhooks", post(on_event))
+        .at("/webhooks/raw", post(on_raw))
+}
+
+fn app() -> impl Endpoint {
+    let config = WebhookConfig::new(SECRET)
+        .expect("non-empty secret")
+        .with_body_limit(LIMIT);
+    routes().data(config)
+}
+
+/// A body of `count` chunks that records how many were read.
+fn counted_body(count: usize) -> (Body, Arc<AtomicUsize>) {
+    let read = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&read);
+    let chunks = futures_util::stream::iter((0..count).map(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, io::Error>(CHUNK)
+    }));
+    (Body::from_bytes_stream(chunks), read)
+}
+
+async fn assert_rejection(response: TestResponse, status: StatusCode, message: &str) {
+    response.assert_status(status);
+    response.assert_content_type("application/json");
+    response
+        .assert_json(json!({"type": "invalid_request", "message": message}))
+        .await;
+}
+
+#[tokio::test]
+async fn missing_configuration_is_a_500_with_the_json_error_shape() {
+    let client = TestClient::new(routes());
+    let request = SignedRequest::sample(SECRET, &EventType::ContactCreated).expect("sample");
+    for path in ["/webhooks", "/webhooks/raw"] {
+        let response = client
+            .post(path)
+            .header(request.header_name(), request.signature())
+            .body(request.body().to_vec())
+            .send()
+            .await;
+        assert_rejection(
+            response,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the webhook configuration is missing",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn configuration_on_the_whole_app_is_found() {
+    let request = SignedRequest::sample(SECRET, &EventType::GroupDeleted).expect("sample");
+    let app = Route::new()
+        .nest("/api", routes())
+        .data(WebhookConfig::new(SECRET).expect("non-empty secret"));
+    let response = TestClient::new(app)
+        .post("/api/webhooks")
+        .header(request.header_name(), request.signature())
+        .body(request.into_body())
+        .send()
+        .await;
+    response.assert_status_is_ok();
+    response.assert_text("evt_sample").await;
+}
+
+#[tokio::test]
+async fn a_body_stream_failing_mid_read_is_an_incomplete_body() {
+    for path in ["/webhooks", "/webhooks/raw"] {
+        let chunks: [Result<&'static [u8], io::Error>; 2] = [
+            Ok(br#"{"id":"#),
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "peer went away",
+            )),
+        ];
+        let body = Body::from_bytes_stream(futures_util::stream::iter(chunks));
+        let response = TestClient::new(app())
+            .post(path)
+            .header("x-protocol-signature", "0".repeat(64))
+            .body(body)
+            .send()
+            .await;
+        assert_rejection(
+            response,
+            StatusCode::BAD_REQUEST,
+            "request body could not be read in full",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_stops_being_read() {
+    let (body, read) = counted_body(1_000);
+    let response = TestClient::new(app())
+        .post("/webhooks")
+        .body(body)
+        .send()
+        .await;
+    assert_rejection(
+        response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request body is larger than the limit of 16 bytes",
+    )
+    .await;
+    // Two chunks fill the limit; the third is refused and nothing follows.
+    assert_eq!(read.load(Ordering::SeqCst), LIMIT / CHUNK.len() + 1);
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_unread() {
+    let (body, read) = counted_body(3);
+    let response = TestClient::new(app())
+        .post("/webhooks/raw")
+        .header(CONTENT_LENGTH, (LIMIT + 1).to_string())
+        .body(body)
+        .send()
+        .await;
+    response.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(read.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_body_at_the_limit_in_chunks_is_verified() {
+    let body = CHUNK.repeat(LIMIT / CHUNK.len());
+    let request = SignedRequest::new(SECRET, body.clone()).expect("signed");
+    let (stream, read) = counted_body(LIMIT / CHUNK.len());
+    let response = TestClient::new(app())
+        .post("/webhooks/raw")
+        .header(request.header_name(), request.signature())
+        .body(stream)
+        .send()
+        .await;
+    response.assert_status_is_ok();
+    response.assert_bytes(body).await;
+    assert_eq!(read.load(Ordering::SeqCst), LIMIT / CHUNK.len());
+}
+
+#[tokio::test]
+async fn a_header_value_that_is_not_visible_ascii_is_malformed_not_missing() {
+    let value = HeaderValue::from_bytes(&[0xff; 64]).expect("obs-text is a valid header value");
+    let response = TestClient::new(app())
+        .post("/webhooks/raw")
+        .header("X-PROTOCOL-SIGNATURE", value)
+        .body("{}")
+        .send()
+        .await;
+    assert_rejection(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "malformed x-protocol-signature header: expected 64 hexadecimal digits",
+    )
+    .await;
+}
+
+#[test]
+fn webhook_rejection_keeps_the_core_rejection() {
+    let rejection = WebhookRejection::from(Rejection::Signature(SignatureError::Mismatch));
+    assert_eq!(ResponseError::status(&rejection), StatusCode::UNAUTHORIZED);
+    assert_eq!(rejection.rejection().reason(), "signature_mismatch");
+    assert_eq!(
+        rejection.to_string(),
+        "x-protocol-signature does not match the request body"
+    );
+    let source = core::error::Error::source(&rejection).expect("the core rejection");
+    assert_eq!(source.to_string(), rejection.to_string());
+    assert!(matches!(
+        rejection.into_inner(),
+        Rejection::Signature(SignatureError::Mismatch)
+    ));
+}
+
+#[tokio::test]
+async fn webhook_rejection_answers_with_the_core_status_and_body() {
+    for (rejection, status) in [
+        (
+            Rejection::PayloadTooLarge { limit: 3 },
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (Rejection::IncompleteBody, StatusCode::BAD_REQUEST),
+        (
+            Rejection::Signature(SignatureError::Missing),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let expected_body = rejection.to_json();
+        let response = WebhookRejection::from(rejection).into_response();
+        assert_eq!(response.status(), status);
+        assert_eq!(response.content_type(), Some(REJECTION_CONTENT_TYPE));
+        let body = response.into_body().into_string().await.expect("body");
+        assert_eq!(body, expected_body);
+    }
+}
+
+#[test]
+fn missing_configuration_error_is_a_500() {
+    assert_eq!(
+        ResponseError::status(&MissingWebhookConfig),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        MissingWebhookConfig.to_string(),
+        "the webhook configuration is missing"
+    );
+}
+
+#[test]
+fn webhook_derefs_to_its_event() {
+    let body =
+        br#"{"id":"evt_deref","type":"contact.created","payload":{"id":"WAz8eIbvDR60rouK"}}"#;
+    let webhook = Webhook(Event::from_slice(body).expect("valid event"));
+    assert_eq!(webhook.id, "evt_deref");
+    assert_eq!(webhook.resource_id(), Some("WAz8eIbvDR60rouK"));
+    assert_eq!(webhook.into_inner().event_type, EventType::ContactCreated);
+}
