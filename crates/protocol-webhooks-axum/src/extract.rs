@@ -1,0 +1,120 @@
+//! The extractors: a verified, parsed event, or only the verified raw body.
+
+use core::ops::Deref;
+
+use axum_core::extract::{FromRef, FromRequest, Request};
+use protocol_webhooks::events::Event;
+use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+
+use crate::WebhookRejection;
+use crate::body::read_verified;
+
+/// Extracts a verified Protocol event from the request.
+///
+/// The body is read under the configured limit, its `x-protocol-signature`
+/// is checked against every configured secret, and only then is it parsed;
+/// on any failure the handler does not run and the client gets a
+/// [`WebhookRejection`]. Requires `WebhookConfig: FromRef<S>` for the
+/// router's state `S`. It reads the body, so it must be the handler's last
+/// argument.
+///
+/// Forgetting the configuration is a compile error, not a failure at run
+/// time: without `.with_state(config)` the router's state is `()`.
+///
+/// ```compile_fail
+/// use axum::{Router, routing::post};
+/// use protocol_webhooks_axum::Webhook;
+///
+/// async fn on_webhook(Webhook(event): Webhook) -> String {
+///     event.id
+/// }
+///
+/// let app: Router = Router::new().route("/webhooks", post(on_webhook));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Webhook(pub Event);
+
+impl Webhook {
+    /// Takes the event.
+    #[must_use]
+    pub fn into_inner(self) -> Event {
+        self.0
+    }
+}
+
+impl Deref for Webhook {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.0
+    }
+}
+
+impl<S> FromRequest<S> for Webhook
+where
+    S: Send + Sync,
+    WebhookConfig: FromRef<S>,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let config = WebhookConfig::from_ref(state);
+        let event = async {
+            let body = read_verified(&config, request).await?;
+            Ok(body.parse()?)
+        };
+        event.await.map(Self).map_err(reject)
+    }
+}
+
+/// Extracts only the verified raw body, unparsed.
+///
+/// For handlers that store or enqueue the exact bytes and parse them later
+/// with [`VerifiedBody::parse`]. Size and signature are checked as for
+/// [`Webhook`]; the body need not be an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawWebhook(pub VerifiedBody);
+
+impl RawWebhook {
+    /// Takes the verified body.
+    #[must_use]
+    pub fn into_inner(self) -> VerifiedBody {
+        self.0
+    }
+}
+
+impl Deref for RawWebhook {
+    type Target = VerifiedBody;
+
+    fn deref(&self) -> &VerifiedBody {
+        &self.0
+    }
+}
+
+impl<S> FromRequest<S> for RawWebhook
+where
+    S: Send + Sync,
+    WebhookConfig: FromRef<S>,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let config = WebhookConfig::from_ref(state);
+        read_verified(&config, request)
+            .await
+            .map(Self)
+            .map_err(reject)
+    }
+}
+
+/// Logs the failure class where the request is refused, so it is recorded
+/// once even when a handler takes `Result<Webhook, WebhookRejection>` and
+/// answers by itself.
+fn reject(rejection: Rejection) -> WebhookRejection {
+    tracing::warn!(
+        reason = rejection.reason(),
+        status = rejection.status(),
+        "webhook rejected"
+    );
+    WebhookRejection::from(rejection)
+}

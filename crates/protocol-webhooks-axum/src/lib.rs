@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod body;
+mod extract;
+mod rejection;
+
+pub use extract::{RawWebhook, Webhook};
+pub use protocol_webhooks;
+pub use protocol_webhooks::events::{Event, EventType, Payload};
+pub use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+pub use rejection::WebhookRejection;
