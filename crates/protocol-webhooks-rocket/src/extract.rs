@@ -1,0 +1,126 @@
+//! The data guards: a verified event and a verified raw body.
+
+use core::ops::Deref;
+
+use protocol_webhooks::events::Event;
+use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+use rocket::Request;
+use rocket::data::{self, Data, FromData};
+use rocket::outcome::Outcome;
+
+use crate::WebhookRejection;
+use crate::body::read_verified;
+use crate::catchers::remember;
+
+/// A data guard yielding the verified, parsed event.
+///
+/// The handler runs only for a request whose body is within the limit,
+/// carries a valid `x-protocol-signature` and parses as an event. Otherwise
+/// the guard fails with the rejection's status, which the
+/// [`catchers`](crate::catchers) answer with Protocol's JSON error body.
+///
+/// ```
+/// use protocol_webhooks_rocket::{Payload, Webhook};
+///
+/// #[rocket::post("/webhooks", data = "<webhook>")]
+/// fn on_webhook(webhook: Webhook) -> &'static str {
+///     let Webhook(event) = webhook;
+///     match event.payload {
+///         Payload::Message(_) => "message",
+///         _ => "other",
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook(pub Event);
+
+impl Webhook {
+    /// Takes the event.
+    #[must_use]
+    pub fn into_inner(self) -> Event {
+        self.0
+    }
+}
+
+impl Deref for Webhook {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.0
+    }
+}
+
+/// A data guard yielding only the verified raw body, for handlers that store
+/// or enqueue the exact bytes and parse them later.
+///
+/// The size limit and the signature are checked as for [`Webhook`]; the
+/// body is not parsed, so any authentic bytes pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawWebhook(pub VerifiedBody);
+
+impl RawWebhook {
+    /// Takes the verified body.
+    #[must_use]
+    pub fn into_inner(self) -> VerifiedBody {
+        self.0
+    }
+}
+
+impl Deref for RawWebhook {
+    type Target = VerifiedBody;
+
+    fn deref(&self) -> &VerifiedBody {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for Webhook {
+    type Error = WebhookRejection;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        guard(request, data, |body| Ok(Self(body.parse()?))).await
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for RawWebhook {
+    type Error = WebhookRejection;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        guard(request, data, |body| Ok(Self(body))).await
+    }
+}
+
+/// Size, then signature, then `finish` (the parse, for [`Webhook`]).
+async fn guard<'r, T>(
+    request: &'r Request<'_>,
+    data: Data<'r>,
+    finish: impl FnOnce(VerifiedBody) -> Result<T, Rejection> + Send,
+) -> data::Outcome<'r, T, WebhookRejection> {
+    let Some(config) = request.rocket().state::<WebhookConfig>() else {
+        tracing::error!(
+            "webhook configuration missing: manage a WebhookConfig or attach WebhookFairing"
+        );
+        return refuse(request, WebhookRejection::missing_config());
+    };
+    match read_verified(request, data, config).await.and_then(finish) {
+        Ok(value) => Outcome::Success(value),
+        Err(rejection) => {
+            tracing::warn!(
+                reason = rejection.reason(),
+                status = rejection.status(),
+                "webhook rejected"
+            );
+            refuse(request, WebhookRejection::from(rejection))
+        }
+    }
+}
+
+fn refuse<'r, T>(
+    request: &Request<'_>,
+    rejection: WebhookRejection,
+) -> data::Outcome<'r, T, WebhookRejection> {
+    remember(request, &rejection);
+    Outcome::Error((rejection.status(), rejection))
+}

@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod body;
+mod catchers;
+mod extract;
+mod fairing;
+mod rejection;
+
+pub use protocol_webhooks;
+pub use protocol_webhooks::{
+    Rejection, VerifiedBody, WebhookConfig,
+    events::{Event, EventType, Payload},
+};
+
+pub use catchers::catchers;
+pub use extract::{RawWebhook, Webhook};
+pub use fairing::WebhookFairing;
+pub use rejection::WebhookRejection;
