@@ -1,7 +1,31 @@
 //! Fixed-size hexadecimal encoding and decoding without allocation.
 //!
-//! Decoding is branch-free over the digit values so that the time it takes
-//! does not depend on which characters a header contains.
+//! The header being decoded is public, attacker-chosen input, so a table
+//! lookup indexed by its bytes leaks nothing; the secret-dependent step, the
+//! comparison with the expected tag, happens elsewhere in constant time.
+//! The loop still has no early exit, so every header of the right length
+//! costs the same.
+
+/// Marks a byte that is not a hex digit. Valid digit values fit in the low
+/// nibble, so any high bit set after OR-ing lookups means "invalid".
+const INVALID: u8 = 0xf0;
+
+/// Hex digit values by ASCII byte, both cases.
+const DIGIT_VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Decodes exactly `2 * N` hexadecimal digits (either case) into `N` bytes.
 ///
@@ -11,35 +35,14 @@ pub(crate) fn decode<const N: usize>(input: &[u8]) -> Option<[u8; N]> {
         return None;
     }
     let mut out = [0u8; N];
-    let mut invalid = 0u8;
+    let mut flags = 0u8;
     for (byte, pair) in out.iter_mut().zip(input.chunks_exact(2)) {
-        let (high, high_invalid) = nibble(pair[0]);
-        let (low, low_invalid) = nibble(pair[1]);
-        *byte = (high << 4) | low;
-        invalid |= high_invalid | low_invalid;
+        let high = DIGIT_VALUES[usize::from(pair[0])];
+        let low = DIGIT_VALUES[usize::from(pair[1])];
+        flags |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
     }
-    (invalid == 0).then_some(out)
-}
-
-/// Maps one ASCII hex digit to its value; the second element is non-zero for
-/// a non-hex character.
-#[inline(always)]
-fn nibble(c: u8) -> (u8, u8) {
-    let digit = c.wrapping_sub(b'0');
-    // Folding to lower case only affects letters; digits and other bytes are
-    // caught by the range masks below.
-    let letter = (c | 0x20).wrapping_sub(b'a');
-    let is_digit = mask_lt(digit, 10);
-    let is_letter = mask_lt(letter, 6);
-    let value = (digit & is_digit) | (letter.wrapping_add(10) & is_letter);
-    (value, !(is_digit | is_letter))
-}
-
-/// `0xff` when `value < bound`, else `0x00`, computed without branching.
-#[inline(always)]
-fn mask_lt(value: u8, bound: u8) -> u8 {
-    // The subtraction borrows into the high byte exactly when value < bound.
-    (u16::from(value).wrapping_sub(u16::from(bound)) >> 8) as u8
+    (flags & INVALID == 0).then_some(out)
 }
 
 /// Encodes `N` bytes as `2 * N` lower-case hexadecimal ASCII digits into `out`.

@@ -1,11 +1,10 @@
 //! The webhook envelope and its typed payload.
 
-use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -39,7 +38,9 @@ pub struct Event {
     pub event_type: EventType,
     /// The typed payload.
     pub payload: Payload,
-    raw_payload: Box<RawValue>,
+    /// The body as received; the raw payload is located in it on demand, so
+    /// parsing needs a single pass.
+    body: Box<str>,
 }
 
 impl PartialEq for Event {
@@ -47,7 +48,7 @@ impl PartialEq for Event {
         self.id == other.id
             && self.event_type == other.event_type
             && self.payload == other.payload
-            && self.raw_payload.get() == other.raw_payload.get()
+            && self.raw_payload().get() == other.raw_payload().get()
     }
 }
 
@@ -105,16 +106,22 @@ impl Event {
         let envelope: Envelope<'_> =
             serde_json::from_str(text).map_err(|error| envelope_error(text, &error))?;
         let event_type = envelope.event_type;
-        let raw_payload = match envelope.payload {
-            Some(raw) => raw,
-            None => null_payload(),
+        let payload = match envelope.payload {
+            PayloadField::Parsed(payload) => payload,
+            PayloadField::BeforeType(raw) => parse_payload(&event_type, raw.get())?,
+            PayloadField::Absent => parse_payload(&event_type, "null")?,
         };
-        let payload = parse_payload(&event_type, raw_payload.get())?;
+        if event_type.is_known() && payload.id().is_none_or(str::is_empty) {
+            return Err(EventError::Shape {
+                path: String::from("payload.id"),
+                message: String::from("missing field `id`"),
+            });
+        }
         Ok(Self {
             id: envelope.id,
             event_type,
             payload,
-            raw_payload: raw_payload.to_owned(),
+            body: Box::from(text),
         })
     }
 
@@ -122,7 +129,20 @@ impl Event {
     /// does not model.
     #[must_use]
     pub fn raw_payload(&self) -> &RawValue {
-        &self.raw_payload
+        /// Only the payload, borrowed from the stored body.
+        #[derive(Deserialize)]
+        struct PayloadOnly<'a> {
+            #[serde(borrow)]
+            payload: Option<&'a RawValue>,
+        }
+        // The body parsed as an event once already, so this cannot fail;
+        // `null` stands in for an absent payload.
+        match serde_json::from_str::<PayloadOnly<'_>>(&self.body) {
+            Ok(PayloadOnly {
+                payload: Some(raw),
+            }) => raw,
+            _ => null_payload(),
+        }
     }
 
     /// The resource object's id, e.g. the message id of a `message.updated`.
@@ -137,56 +157,59 @@ fn null_payload() -> &'static RawValue {
     serde_json::from_str("null").unwrap_or_else(|_| unreachable!())
 }
 
+/// Parses a payload that arrived before the envelope's `type`, so it could
+/// not be parsed in the same pass.
 fn parse_payload(event_type: &EventType, raw: &str) -> Result<Payload, EventError> {
-    let Some(resource) = event_type.resource().filter(|_| event_type.is_known()) else {
-        return serde_json::from_str(raw)
-            .map(Payload::Unknown)
-            .map_err(|error| EventError::from_json(&error, None));
-    };
-    let parsed = match resource {
-        Resource::Contact => typed(raw).map(Payload::Contact),
-        Resource::Conversation => typed(raw).map(Payload::Conversation),
-        Resource::Message => typed(raw).map(Payload::Message),
-        Resource::Group => typed(raw).map(Payload::Group),
-        Resource::Attachment => typed(raw).map(Payload::Attachment),
-    };
-    let payload = parsed.map_err(|()| payload_error(resource, raw))?;
-    if payload.id().is_none_or(str::is_empty) {
-        return Err(EventError::Shape {
-            path: String::from("payload.id"),
-            message: String::from("missing field `id`"),
-        });
-    }
-    Ok(payload)
+    let mut deserializer = serde_json::Deserializer::from_str(raw);
+    let parsed = PayloadSeed(event_type)
+        .deserialize(&mut deserializer)
+        .and_then(|payload| deserializer.end().map(|()| payload));
+    parsed.map_err(|_| payload_error(event_type, raw))
 }
 
-fn typed<T: for<'de> Deserialize<'de>>(raw: &str) -> Result<T, ()> {
-    serde_json::from_str(raw).map_err(|_| ())
+/// Deserializes a payload into the model its event type calls for.
+struct PayloadSeed<'t>(&'t EventType);
+
+impl<'de> DeserializeSeed<'de> for PayloadSeed<'_> {
+    type Value = Payload;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Payload, D::Error> {
+        let resource = self.0.resource().filter(|_| self.0.is_known());
+        Ok(match resource {
+            Some(Resource::Contact) => Payload::Contact(Contact::deserialize(deserializer)?),
+            Some(Resource::Conversation) => {
+                Payload::Conversation(Conversation::deserialize(deserializer)?)
+            }
+            Some(Resource::Message) => Payload::Message(Message::deserialize(deserializer)?),
+            Some(Resource::Group) => Payload::Group(Group::deserialize(deserializer)?),
+            Some(Resource::Attachment) => {
+                Payload::Attachment(Attachment::deserialize(deserializer)?)
+            }
+            None => Payload::Unknown(serde_json::Value::deserialize(deserializer)?),
+        })
+    }
 }
 
 /// Parses again, on the error path only, to learn where the error is:
 /// tracking the path on every parse would slow down the valid case.
-fn payload_error(resource: Resource, raw: &str) -> EventError {
-    fn locate<T: for<'de> Deserialize<'de>>(raw: &str) -> EventError {
-        let mut deserializer = serde_json::Deserializer::from_str(raw);
-        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Ok(_) => EventError::Shape {
-                path: String::from("payload"),
-                message: String::from("payload does not fit its model"),
-            },
-            Err(error) => {
-                let path = prefixed_path("payload", &error.path().to_string());
-                EventError::from_json(error.inner(), Some(path))
+fn payload_error(event_type: &EventType, raw: &str) -> EventError {
+    let mut deserializer = serde_json::Deserializer::from_str(raw);
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
+    let error = match PayloadSeed(event_type).deserialize(tracked) {
+        Ok(_) => match deserializer.end() {
+            Ok(()) => {
+                return EventError::Shape {
+                    path: String::from("payload"),
+                    message: String::from("payload does not fit its model"),
+                };
             }
-        }
-    }
-    match resource {
-        Resource::Contact => locate::<Contact>(raw),
-        Resource::Conversation => locate::<Conversation>(raw),
-        Resource::Message => locate::<Message>(raw),
-        Resource::Group => locate::<Group>(raw),
-        Resource::Attachment => locate::<Attachment>(raw),
-    }
+            Err(error) => error,
+        },
+        Err(error) => error,
+    };
+    let path = prefixed_path("payload", &track.path().to_string());
+    EventError::from_json(&error, Some(path))
 }
 
 fn envelope_error(text: &str, error: &serde_json::Error) -> EventError {
@@ -207,11 +230,18 @@ fn prefixed_path(prefix: &str, path: &str) -> String {
     }
 }
 
-/// The envelope with the payload left unparsed, borrowed from the body.
+/// The envelope, parsed in one pass when `type` precedes `payload` (as
+/// Protocol sends it); otherwise the payload is kept raw and parsed after.
 struct Envelope<'a> {
     id: String,
     event_type: EventType,
-    payload: Option<&'a RawValue>,
+    payload: PayloadField<'a>,
+}
+
+enum PayloadField<'a> {
+    Parsed(Payload),
+    BeforeType(&'a RawValue),
+    Absent,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
@@ -257,7 +287,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'a>, A::Error> {
                 let mut id: Option<String> = None;
                 let mut event_type: Option<EventType> = None;
-                let mut payload: Option<&'a RawValue> = None;
+                let mut payload = PayloadField::Absent;
                 while let Some(key) = map.next_key::<Field>()? {
                     match key {
                         Field::id if id.is_some() => return Err(de::Error::duplicate_field("id")),
@@ -266,10 +296,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
                             return Err(de::Error::duplicate_field("type"));
                         }
                         Field::r#type => event_type = Some(map.next_value()?),
-                        Field::payload if payload.is_some() => {
+                        Field::payload if !matches!(payload, PayloadField::Absent) => {
                             return Err(de::Error::duplicate_field("payload"));
                         }
-                        Field::payload => payload = Some(map.next_value()?),
+                        Field::payload => {
+                            payload = match &event_type {
+                                Some(event_type) => {
+                                    PayloadField::Parsed(map.next_value_seed(PayloadSeed(event_type))?)
+                                }
+                                None => PayloadField::BeforeType(map.next_value()?),
+                            };
+                        }
                         // Envelope fields Protocol adds later are skipped.
                         Field::Other => {
                             map.next_value::<de::IgnoredAny>()?;
@@ -294,7 +331,7 @@ impl Serialize for Event {
         let mut envelope = serializer.serialize_struct("Event", 3)?;
         envelope.serialize_field("id", &self.id)?;
         envelope.serialize_field("type", &self.event_type)?;
-        envelope.serialize_field("payload", &self.raw_payload)?;
+        envelope.serialize_field("payload", self.raw_payload())?;
         envelope.end()
     }
 }
