@@ -25,6 +25,9 @@ mod body;
 #[cfg(feature = "alloc")]
 mod config;
 
+#[cfg(feature = "std")]
+pub mod dedup;
+
 #[cfg(feature = "events")]
 pub mod events;
 #[cfg(feature = "events")]

@@ -138,9 +138,7 @@ impl Event {
         // The body parsed as an event once already, so this cannot fail;
         // `null` stands in for an absent payload.
         match serde_json::from_str::<PayloadOnly<'_>>(&self.body) {
-            Ok(PayloadOnly {
-                payload: Some(raw),
-            }) => raw,
+            Ok(PayloadOnly { payload: Some(raw) }) => raw,
             _ => null_payload(),
         }
     }
@@ -238,6 +236,9 @@ struct Envelope<'a> {
     payload: PayloadField<'a>,
 }
 
+// Lives only on the stack during one parse; boxing the parsed payload would
+// cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 enum PayloadField<'a> {
     Parsed(Payload),
     BeforeType(&'a RawValue),
@@ -301,9 +302,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
                         }
                         Field::payload => {
                             payload = match &event_type {
-                                Some(event_type) => {
-                                    PayloadField::Parsed(map.next_value_seed(PayloadSeed(event_type))?)
-                                }
+                                Some(event_type) => PayloadField::Parsed(
+                                    map.next_value_seed(PayloadSeed(event_type))?,
+                                ),
                                 None => PayloadField::BeforeType(map.next_value()?),
                             };
                         }
