@@ -6,7 +6,7 @@ use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key, SIGNATURE_HEADER};
 use serde_json::{Value, json};
 
 use crate::harness::TestRequest;
-use crate::{EVENT_PATH, PREVIOUS_SECRET, RAW_PATH, SECRET, WRONG_SECRET};
+use crate::{EVENT_PATH, ONCE_PATH, PREVIOUS_SECRET, RAW_PATH, SECRET, WRONG_SECRET};
 
 /// One request and what every adapter must answer.
 #[derive(Debug, Clone)]
@@ -17,6 +17,9 @@ pub struct Case {
     pub request: TestRequest,
     /// The answer required.
     pub expected: Expected,
+    /// An event id the runner claims in the shared store (as another replica
+    /// would) before sending the request, and releases after.
+    pub hold_claim: Option<String>,
 }
 
 /// The answer a case requires.
@@ -34,6 +37,15 @@ pub enum Expected {
         /// The HTTP status.
         status: u16,
     },
+    /// 200 from the once route without running the handler: the JSON body
+    /// has `"type":"duplicate"`.
+    Duplicate,
+    /// 503 from the once route's handler, which failed on purpose.
+    HandlerFailed,
+    /// 409 with `Retry-After`: another replica holds the claim.
+    Busy,
+    /// 503 with `Retry-After` and `"type":"api_error"`: the store is down.
+    StoreDown,
 }
 
 fn hex_signature(secret: &str, body: &[u8]) -> String {
@@ -64,6 +76,16 @@ impl Builder {
             name: name.into(),
             request,
             expected,
+            hold_claim: None,
+        });
+    }
+
+    fn push_holding(&mut self, name: &str, request: TestRequest, expected: Expected, held: String) {
+        self.cases.push(Case {
+            name: name.into(),
+            request,
+            expected,
+            hold_claim: Some(held),
         });
     }
 }
@@ -120,7 +142,81 @@ pub fn cases() -> Vec<Case> {
     invalid_events(&mut cases);
     size_limits(&mut cases);
     raw_route(&mut cases);
+    once_route(&mut cases);
     cases.cases
+}
+
+/// Every call to [`cases`] numbers its exactly-once ids afresh, so runs in
+/// the same process (in-process and over TCP) never see each other's ids.
+static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn once_route(cases: &mut Builder) {
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body_for = |id: &str| sample_body(&EventType::MessageCreated, id);
+
+    let id = format!("evt_once_{run}");
+    let body = body_for(&id);
+    let summary = summary_of(&body);
+    cases.push(
+        "once route runs the handler for a new event",
+        signed(ONCE_PATH, body.clone()),
+        summary,
+    );
+    cases.push(
+        "once route answers a redelivery 200 without the handler",
+        signed(ONCE_PATH, body),
+        Expected::Duplicate,
+    );
+
+    let id = format!("evt_once_{run}{}", crate::once::FAIL_ONCE_MARK);
+    let body = body_for(&id);
+    let summary = summary_of(&body);
+    cases.push(
+        "once route releases the claim when the handler fails",
+        signed(ONCE_PATH, body.clone()),
+        Expected::HandlerFailed,
+    );
+    cases.push(
+        "once route processes the redelivery after a failure",
+        signed(ONCE_PATH, body.clone()),
+        summary,
+    );
+    cases.push(
+        "once route answers the next redelivery as a duplicate",
+        signed(ONCE_PATH, body),
+        Expected::Duplicate,
+    );
+
+    let id = format!("evt_once_busy_{run}");
+    cases.push_holding(
+        "once route answers 409 with Retry-After while another holds the claim",
+        signed(ONCE_PATH, body_for(&id)),
+        Expected::Busy,
+        id,
+    );
+
+    let id = format!("{}_{run}", crate::once::STORE_DOWN_PREFIX);
+    cases.push(
+        "once route answers 503 with Retry-After when the store is down",
+        signed(ONCE_PATH, body_for(&id)),
+        Expected::StoreDown,
+    );
+
+    let id = format!("evt_once_forged_{run}");
+    cases.push(
+        "once route checks the signature before claiming",
+        request(ONCE_PATH, body_for(&id), Some(&[b'0'; 64])),
+        UNAUTHORIZED,
+    );
+    let id = format!("evt_once_invalid_{run}");
+    cases.push(
+        "once route checks the event before claiming",
+        signed(
+            ONCE_PATH,
+            format!(r#"{{"id":"{id}","type":"contact.created","payload":{{}}}}"#).into_bytes(),
+        ),
+        BAD_REQUEST,
+    );
 }
 
 fn accepted_events(cases: &mut Builder) {
@@ -245,7 +341,11 @@ fn signature_failures(cases: &mut Builder) {
     let long = format!("{good}0");
     let non_hex = format!("{}zz", &good[..62]);
     let spaced = format!("{} {}", &good[..32], &good[32..]);
-    let failures: [(&str, Option<&[u8]>); 9] = [
+    let failures: [(&str, Option<&[u8]>); 10] = [
+        (
+            "refuses a signature header that is not ASCII",
+            Some(&[0xe2, 0x80, 0x99, 0xff]),
+        ),
         ("refuses a missing signature", None),
         ("refuses an empty signature", Some(b"")),
         ("refuses a 63-digit signature", Some(&good.as_bytes()[..63])),
@@ -485,7 +585,7 @@ mod tests {
                 (Expected::Event { .. }, _) => {
                     assert!(outcome.is_ok(), "{}: {outcome:?}", case.name);
                 }
-                (Expected::Rejected { status }, EVENT_PATH) => {
+                (Expected::Rejected { status }, EVENT_PATH | ONCE_PATH) => {
                     let status_got = outcome.err().map(|rejection| rejection.status());
                     assert_eq!(status_got, Some(*status), "{}", case.name);
                 }

@@ -60,6 +60,8 @@ pub struct TestResponse {
     pub content_type: Option<String>,
     /// The body bytes.
     pub body: Vec<u8>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl fmt::Debug for TestResponse {
@@ -70,6 +72,7 @@ impl fmt::Debug for TestResponse {
             .field("content_type", &self.content_type)
             .field("body", &String::from_utf8_lossy(shown))
             .field("body_len", &self.body.len())
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }
@@ -93,7 +96,20 @@ pub async fn run<H: Harness>(harness: &H) {
     let all = cases();
     let total = all.len();
     for case in all {
+        // A claim held by "another replica" while the request is handled.
+        let held = match &case.hold_claim {
+            Some(event_id) => Some(
+                crate::deduplicator()
+                    .claim_id(event_id)
+                    .await
+                    .unwrap_or_else(|rejection| {
+                        panic!("{}: setup claim failed: {rejection}", case.name)
+                    }),
+            ),
+            None => None,
+        };
         let response = harness.send(case.request.clone()).await;
+        drop(held);
         if let Err(reason) = case.expected.check(&case.request, &response) {
             failures.push(format!("{}: {reason}\n    got {response:?}", case.name));
         }
@@ -127,9 +143,34 @@ impl Expected {
             }
             Self::Rejected { status } => {
                 expect_status(response, *status)?;
-                check_rejection_body(request, response)
+                check_rejection_body(request, response, "invalid_request")
+            }
+            Self::Duplicate => {
+                expect_status(response, 200)?;
+                check_rejection_body(request, response, "duplicate")
+            }
+            Self::HandlerFailed => expect_status(response, 503),
+            Self::Busy => {
+                expect_status(response, 409)?;
+                expect_retry_after(response)?;
+                check_rejection_body(request, response, "invalid_request")
+            }
+            Self::StoreDown => {
+                expect_status(response, 503)?;
+                expect_retry_after(response)?;
+                check_rejection_body(request, response, "api_error")
             }
         }
+    }
+}
+
+fn expect_retry_after(response: &TestResponse) -> Result<(), String> {
+    match response.retry_after.as_deref().map(str::parse::<u64>) {
+        Some(Ok(seconds)) if seconds >= 1 => Ok(()),
+        _ => Err(format!(
+            "Retry-After {:?} is not a whole number of seconds >= 1",
+            response.retry_after
+        )),
     }
 }
 
@@ -142,7 +183,11 @@ fn expect_status(response: &TestResponse, status: u16) -> Result<(), String> {
 }
 
 /// A rejection is Protocol's JSON error format and leaks nothing secret.
-fn check_rejection_body(request: &TestRequest, response: &TestResponse) -> Result<(), String> {
+fn check_rejection_body(
+    request: &TestRequest,
+    response: &TestResponse,
+    error_type: &str,
+) -> Result<(), String> {
     let content_type = response.content_type.as_deref().unwrap_or_default();
     if !content_type.starts_with("application/json") {
         return Err(format!(
@@ -151,10 +196,8 @@ fn check_rejection_body(request: &TestRequest, response: &TestResponse) -> Resul
     }
     let body: serde_json::Value = serde_json::from_slice(&response.body)
         .map_err(|error| format!("rejection body is not JSON: {error}"))?;
-    if body.get("type").and_then(serde_json::Value::as_str) != Some("invalid_request") {
-        return Err(String::from(
-            "rejection body lacks \"type\":\"invalid_request\"",
-        ));
+    if body.get("type").and_then(serde_json::Value::as_str) != Some(error_type) {
+        return Err(format!("rejection body lacks \"type\":\"{error_type}\""));
     }
     if !body
         .get("message")

@@ -6,7 +6,15 @@
 //! - `POST /webhooks` ([`EVENT_PATH`]) takes the adapter's verified-event
 //!   extractor and answers 200 with [`event_summary`] as a JSON body;
 //! - `POST /webhooks/raw` ([`RAW_PATH`]) takes the verified raw-body
-//!   extractor and answers 200 with the body bytes echoed back.
+//!   extractor and answers 200 with the body bytes echoed back;
+//! - `POST /webhooks/once` ([`ONCE_PATH`]) takes the exactly-once extractor
+//!   configured with [`deduplicator`], asks [`once_outcome`] what to do, and
+//!   then either commits the claim and answers 200 with [`event_summary`],
+//!   or answers 503 and drops the claim uncommitted.
+//!
+//! Every rejection, including 409 and 503 from the once route, must carry
+//! `Retry-After` when [`Rejection::retry_after`](protocol_webhooks::Rejection::retry_after)
+//! gives one; harnesses report it in [`TestResponse::retry_after`].
 //!
 //! It then implements [`Harness`] for the framework's in-process request
 //! pipeline and calls [`run`]; and, at least once, starts the app on a real
@@ -15,10 +23,12 @@
 
 mod cases;
 mod harness;
+mod once;
 mod tcp;
 
 pub use cases::{Case, Expected, cases};
 pub use harness::{Harness, TestRequest, TestResponse, run};
+pub use once::{OnceOutcome, deduplicator, once_outcome};
 pub use tcp::{TcpHarness, run_over_tcp};
 
 use protocol_webhooks::WebhookConfig;
@@ -34,6 +44,8 @@ pub const WRONG_SECRET: &str = "whsec_conformance_wrong";
 pub const EVENT_PATH: &str = "/webhooks";
 /// The route taking the verified raw-body extractor.
 pub const RAW_PATH: &str = "/webhooks/raw";
+/// The route taking the exactly-once extractor.
+pub const ONCE_PATH: &str = "/webhooks/once";
 
 /// The receiver configuration every adapter's test app must use: both
 /// secrets and the default 1 MiB body limit.

@@ -60,6 +60,11 @@ impl Harness for TcpHarness {
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|value| value.to_str().ok())
                     .map(str::to_owned);
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned);
                 let body = response
                     .bytes()
                     .await
@@ -69,6 +74,7 @@ impl Harness for TcpHarness {
                     status,
                     content_type,
                     body,
+                    retry_after,
                 }
             }
             // A server that answers early (413) may close before the client
@@ -78,6 +84,7 @@ impl Harness for TcpHarness {
                 status: 0,
                 content_type: None,
                 body: error.to_string().into_bytes(),
+                retry_after: None,
             },
         }
     }
