@@ -3,13 +3,14 @@
 use core::fmt;
 
 use futures_util::Stream;
+use protocol_webhooks::dedup::Deduplicator;
 use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
 use warp::http::HeaderMap;
 use warp::{Buf, Filter};
 
 use crate::body::{RequestHead, collect_verified};
 use crate::rejection::reject;
-use crate::{RawWebhook, Webhook};
+use crate::{ClaimedWebhook, RawWebhook, Webhook};
 
 /// A filter that extracts a verified, parsed [`Webhook`].
 ///
@@ -25,6 +26,37 @@ pub fn webhook(
     config: WebhookConfig,
 ) -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
     verified_body(config).and_then(parse_event)
+}
+
+/// A filter that extracts a verified, parsed event whose id this delivery
+/// claimed in `deduplicator`: a [`ClaimedWebhook`], for handlers that must
+/// run exactly once per event.
+///
+/// It runs the checks of [`webhook`] first, so only authentic, valid events
+/// are claimed. Then it claims the event id; when another delivery has the
+/// event, it rejects with a [`WebhookRejection`](crate::WebhookRejection)
+/// that [`recover`](crate::recover) answers as
+///
+/// | the event is | answer |
+/// |---|---|
+/// | done: a delivery committed it | 200 `{"type":"duplicate",...}`, the handler does not run |
+/// | claimed by a delivery still running | 409 with `Retry-After` (the rest of its lease) |
+/// | unknown: the store cannot be used | 503 with `Retry-After` |
+///
+/// The handler calls [`ClaimedWebhook::commit`] once its work succeeded;
+/// dropping the claim uncommitted releases it, so the next delivery runs the
+/// handler.
+///
+/// `deduplicator` is cheap to clone; give every route that handles the
+/// same events a clone of the same one (or, across replicas, one over the
+/// same shared store).
+pub fn claimed_webhook(
+    config: WebhookConfig,
+    deduplicator: Deduplicator,
+) -> impl Filter<Extract = (ClaimedWebhook,), Error = warp::Rejection> + Clone {
+    webhook(config)
+        .and(warp::any().map(move || deduplicator.clone()))
+        .and_then(claim_event)
 }
 
 /// A filter that extracts a verified, unparsed [`RawWebhook`].
@@ -66,4 +98,15 @@ async fn parse_event(body: VerifiedBody) -> Result<Webhook, warp::Rejection> {
     body.parse()
         .map(Webhook)
         .map_err(|error| reject(Rejection::InvalidEvent(error)))
+}
+
+async fn claim_event(
+    Webhook(event): Webhook,
+    deduplicator: Deduplicator,
+) -> Result<ClaimedWebhook, warp::Rejection> {
+    deduplicator
+        .claim(event)
+        .await
+        .map(ClaimedWebhook)
+        .map_err(reject)
 }

@@ -11,9 +11,10 @@ mod rejection;
 pub use protocol_webhooks;
 pub use protocol_webhooks::{
     Rejection, VerifiedBody, WebhookConfig,
+    dedup::{ClaimedEvent, Deduplicator},
     events::{Event, EventType, Payload},
 };
 
-pub use extract::{RawWebhook, Webhook};
-pub use filter::{raw_webhook, webhook};
+pub use extract::{ClaimedWebhook, RawWebhook, Webhook};
+pub use filter::{claimed_webhook, raw_webhook, webhook};
 pub use rejection::{WebhookRejection, recover};

@@ -5,15 +5,20 @@ use core::fmt;
 
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 use warp::http::StatusCode;
-use warp::http::header::{CONTENT_TYPE, HeaderValue};
+use warp::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use warp::reply::Response;
 
 /// Why a webhook was refused, as a warp rejection and reply.
 ///
-/// [`webhook`](crate::webhook) and [`raw_webhook`](crate::raw_webhook)
-/// reject with it; [`recover`] turns it into the answer: status
-/// [`Rejection::status`], `Content-Type: application/json` and the body
-/// [`Rejection::to_json`]. It is a newtype because warp's [`warp::Reply`] and
+/// [`webhook`](crate::webhook), [`raw_webhook`](crate::raw_webhook) and
+/// [`claimed_webhook`](crate::claimed_webhook) reject with it; [`recover`]
+/// turns it into the answer: status [`Rejection::status`],
+/// `Content-Type: application/json`, the body [`Rejection::to_json`] and,
+/// when [`Rejection::retry_after`] gives one, a `Retry-After` header in
+/// seconds. An event that was processed already is "rejected" too, so that
+/// its handler does not run, and answered 200.
+///
+/// It is a newtype because warp's [`warp::Reply`] and
 /// [`warp::reject::Reject`] cannot be implemented on the core's type here.
 #[derive(Debug)]
 pub struct WebhookRejection(Rejection);
@@ -45,10 +50,14 @@ impl WebhookRejection {
         // this free of panics.
         *response.status_mut() =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static(REJECTION_CONTENT_TYPE),
         );
+        if let Some(seconds) = self.0.retry_after() {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -81,13 +90,17 @@ impl warp::Reply for WebhookRejection {
 
 /// Logs a refused webhook by its reason class and wraps it for warp.
 ///
-/// Only the class is logged: never the body, the header or a signature.
+/// Only the class is logged: never the body, the header or a signature. A
+/// redelivery of a processed event is normal sender behaviour, not a
+/// problem, so it is logged at `debug` with its (authenticated) id.
 pub(crate) fn reject(rejection: Rejection) -> warp::Rejection {
-    tracing::warn!(
-        reason = rejection.reason(),
-        status = rejection.status(),
-        "webhook rejected"
-    );
+    let reason = rejection.reason();
+    let status = rejection.status();
+    if let Rejection::AlreadyProcessed { event_id } = &rejection {
+        tracing::debug!(reason, status, %event_id, "webhook already processed");
+    } else {
+        tracing::warn!(reason, status, "webhook rejected");
+    }
     warp::reject::custom(WebhookRejection(rejection))
 }
 

@@ -5,18 +5,24 @@ use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
 use http_body_util::{BodyExt, StreamBody};
-use protocol_webhooks_conformance::{self as conformance, Harness, TestRequest, TestResponse};
-use protocol_webhooks_warp::{RawWebhook, Webhook, WebhookConfig, raw_webhook, recover, webhook};
+use protocol_webhooks_conformance::{
+    self as conformance, Harness, OnceOutcome, TestRequest, TestResponse,
+};
+use protocol_webhooks_warp::{
+    ClaimedWebhook, RawWebhook, Webhook, WebhookConfig, claimed_webhook, raw_webhook, recover,
+    webhook,
+};
 use tower_service::Service;
 use warp::Filter;
-use warp::http::header::CONTENT_TYPE;
-use warp::http::{HeaderName, HeaderValue, Request, Response};
+use warp::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use warp::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use warp::reply::Reply;
 
-/// The two routes the suite documents, answering rejections through `recover`.
+/// The three routes the suite documents, answering rejections through
+/// `recover`.
 fn app(
     config: &WebhookConfig,
-) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone + Send + Sync + 'static
-{
+) -> impl Filter<Extract = (impl Reply,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
     let events = warp::path!("webhooks")
         .and(warp::post())
         .and(webhook(config.clone()))
@@ -31,7 +37,27 @@ fn app(
         .and(warp::post())
         .and(raw_webhook(config.clone()))
         .map(|RawWebhook(body): RawWebhook| body.into_bytes());
-    events.or(raw).recover(recover)
+    let once = warp::path!("webhooks" / "once")
+        .and(warp::post())
+        .and(claimed_webhook(config.clone(), conformance::deduplicator()))
+        .then(on_once);
+    events.or(raw).or(once).recover(recover)
+}
+
+/// The once route's handler, as the suite documents it.
+async fn on_once(claimed: ClaimedWebhook) -> warp::reply::Response {
+    match conformance::once_outcome(&claimed) {
+        OnceOutcome::Commit => {
+            let summary = conformance::event_summary(&claimed);
+            claimed.commit().await.expect("the suite's store commits");
+            warp::reply::with_header(summary, CONTENT_TYPE, "application/json").into_response()
+        }
+        OnceOutcome::Fail => {
+            // The claim is dropped uncommitted, which releases it.
+            drop(claimed);
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// Sends requests through warp's in-process pipeline.
@@ -47,7 +73,7 @@ struct InProcess<F> {
 impl<F, R> Harness for InProcess<F>
 where
     F: Filter<Extract = (R,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
-    R: warp::Reply + Send,
+    R: Reply + Send,
 {
     async fn send(&self, request: TestRequest) -> TestResponse {
         if request.chunked {
@@ -69,7 +95,7 @@ where
 impl<F, R> InProcess<F>
 where
     F: Filter<Extract = (R,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
-    R: warp::Reply + Send,
+    R: Reply + Send,
 {
     async fn send_streamed(&self, request: TestRequest) -> TestResponse {
         let chunks = request
@@ -115,6 +141,10 @@ fn test_response(status: u16, headers: &warp::http::HeaderMap, body: Vec<u8>) ->
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
         body,
+        retry_after: headers
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Receives Protocol webhooks on `POST /webhooks` with warp.
+//! Receives Protocol webhooks on `POST /webhooks` with warp, and exactly
+//! once per event on `POST /webhooks/once`.
 //!
 //! `PROTOCOL_WEBHOOK_SECRET` (required) is the signing secret; `PORT`
 //! (default 3000) the port on 127.0.0.1.
@@ -8,7 +9,10 @@ use core::net::Ipv4Addr;
 use std::env::{self, VarError};
 use std::process::ExitCode;
 
-use protocol_webhooks_warp::{Payload, Webhook, WebhookConfig, recover, webhook};
+use protocol_webhooks_warp::{
+    ClaimedWebhook, Deduplicator, Event, Payload, Webhook, WebhookConfig, claimed_webhook, recover,
+    webhook,
+};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 use warp::Filter;
@@ -28,11 +32,16 @@ async fn main() -> ExitCode {
         }
     };
 
-    let routes = warp::path!("webhooks")
+    let events = warp::path!("webhooks")
         .and(warp::post())
-        .and(webhook(config))
-        .and_then(on_webhook)
-        .recover(recover);
+        .and(webhook(config.clone()))
+        .and_then(on_webhook);
+    // One replica, so the claims can live in this process.
+    let once = warp::path!("webhooks" / "once")
+        .and(warp::post())
+        .and(claimed_webhook(config, Deduplicator::in_memory()))
+        .and_then(on_webhook_once);
+    let routes = events.or(once).recover(recover);
 
     let listener = match tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
         Ok(listener) => listener,
@@ -55,6 +64,23 @@ async fn main() -> ExitCode {
 }
 
 async fn on_webhook(Webhook(event): Webhook) -> Result<impl warp::Reply, Infallible> {
+    log_event(&event);
+    Ok(summary(&event))
+}
+
+/// Runs once per event: a redelivery is answered 200 by `recover` without
+/// reaching this handler.
+async fn on_webhook_once(claimed: ClaimedWebhook) -> Result<impl warp::Reply, Infallible> {
+    log_event(&claimed);
+    let reply = summary(&claimed);
+    // The work is done, so a failed commit is logged, not answered.
+    if let Err(error) = claimed.commit().await {
+        tracing::error!(%error, "could not mark the event done");
+    }
+    Ok(reply)
+}
+
+fn log_event(event: &Event) {
     let event_type = event.event_type.as_str();
     match &event.payload {
         Payload::Contact(contact) => {
@@ -74,11 +100,15 @@ async fn on_webhook(Webhook(event): Webhook) -> Result<impl warp::Reply, Infalli
         }
         _ => info!(event_type, id = ?event.resource_id(), "type not modelled by this version"),
     }
-    Ok(warp::reply::json(&serde_json::json!({
+}
+
+/// `{"id", "type", "resource_id"}` of the event.
+fn summary(event: &Event) -> warp::reply::Json {
+    warp::reply::json(&serde_json::json!({
         "id": event.id,
-        "type": event_type,
+        "type": event.event_type.as_str(),
         "resource_id": event.resource_id(),
-    })))
+    }))
 }
 
 /// The secret and port from the environment, or a message saying what is wrong.
