@@ -8,7 +8,8 @@ use crate::cases::{Expected, cases};
 /// A request to send to the app under test. Always `POST`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TestRequest {
-    /// [`EVENT_PATH`](crate::EVENT_PATH) or [`RAW_PATH`](crate::RAW_PATH).
+    /// [`EVENT_PATH`](crate::EVENT_PATH), [`RAW_PATH`](crate::RAW_PATH) or
+    /// [`ONCE_PATH`](crate::ONCE_PATH).
     pub path: &'static str,
     /// Header names as written (case preserved where the transport allows).
     pub headers: Vec<(String, Vec<u8>)>,
@@ -147,6 +148,9 @@ impl Expected {
             }
             Self::Duplicate => {
                 expect_status(response, 200)?;
+                if response.retry_after.is_some() {
+                    return Err(String::from("a duplicate must not ask for a retry"));
+                }
                 check_rejection_body(request, response, "duplicate")
             }
             Self::HandlerFailed => expect_status(response, 503),

@@ -1,6 +1,6 @@
 //! The HTTP conformance suite that every protocol-webhooks adapter runs.
 //!
-//! An adapter's test builds an app with two routes under the configuration
+//! An adapter's test builds an app with three routes under the configuration
 //! from [`config`]:
 //!
 //! - `POST /webhooks` ([`EVENT_PATH`]) takes the adapter's verified-event
