@@ -4,17 +4,17 @@ use core::ops::Deref;
 
 use poem::{FromRequest, Request, RequestBody};
 use protocol_webhooks::events::Event;
-use protocol_webhooks::{Rejection, VerifiedBody};
+use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
 
-use crate::WebhookRejection;
 use crate::body::read_verified_body;
 use crate::config::webhook_config;
+use crate::rejection::rejected;
 
 /// Extracts a webhook whose signature was verified, parsed into an [`Event`].
 ///
 /// The handler runs only for an authentic, valid event; otherwise the
-/// request is answered with a [`WebhookRejection`]. Needs a
-/// [`WebhookConfig`](crate::WebhookConfig) added with `.data(config)`.
+/// request is answered with a [`WebhookRejection`](crate::WebhookRejection).
+/// Needs a [`WebhookConfig`] added with `.data(config)`.
 ///
 /// ```
 /// use poem::handler;
@@ -50,14 +50,24 @@ impl Deref for Webhook {
 impl<'a> FromRequest<'a> for Webhook {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let config = webhook_config(request)?;
-        let verified = read_verified_body(request, body.take()?, config)
-            .await
-            .map_err(rejected)?;
-        let event = verified
-            .parse()
-            .map_err(|error| rejected(Rejection::from(error)))?;
-        Ok(Self(event))
+        Ok(Self(verified_event(request, body, config).await?))
     }
+}
+
+/// Reads, verifies and parses the body: what [`Webhook`] extracts, and what
+/// [`ClaimedWebhook`](crate::ClaimedWebhook) claims.
+pub(crate) async fn verified_event(
+    request: &Request,
+    body: &mut RequestBody,
+    config: &WebhookConfig,
+) -> poem::Result<Event> {
+    let verified = read_verified_body(request, body.take()?, config)
+        .await
+        .map_err(rejected)?;
+    let event = verified
+        .parse()
+        .map_err(|error| rejected(Rejection::from(error)))?;
+    Ok(event)
 }
 
 /// Extracts only the verified raw body, for handlers that store or enqueue
@@ -94,14 +104,4 @@ impl<'a> FromRequest<'a> for RawWebhook {
             .map_err(rejected)?;
         Ok(Self(verified))
     }
-}
-
-/// Logs the failure class only: never the header, the body or a secret.
-fn rejected(rejection: Rejection) -> WebhookRejection {
-    tracing::warn!(
-        reason = rejection.reason(),
-        status = rejection.status(),
-        "webhook rejected"
-    );
-    WebhookRejection::from(rejection)
 }

@@ -4,14 +4,16 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod body;
+mod claimed;
 mod config;
 mod extract;
 mod rejection;
 
 pub use protocol_webhooks;
+pub use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator};
 pub use protocol_webhooks::events::{Event, EventType, Payload};
 pub use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
 
-pub use config::MissingWebhookConfig;
+pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use rejection::WebhookRejection;

@@ -3,14 +3,16 @@
 
 use core::time::Duration;
 
-use poem::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use poem::http::StatusCode;
+use poem::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Body, Endpoint, EndpointExt, Response, Route, Server, handler, post};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, RAW_PATH, TestRequest, TestResponse, config, event_summary,
+    EVENT_PATH, Harness, ONCE_PATH, OnceOutcome, RAW_PATH, TestRequest, TestResponse, config,
+    deduplicator, event_summary, once_outcome,
 };
-use protocol_webhooks_poem::{RawWebhook, Webhook};
+use protocol_webhooks_poem::{ClaimedWebhook, RawWebhook, Webhook};
 
 #[handler]
 fn on_event(Webhook(event): Webhook) -> Response {
@@ -24,11 +26,40 @@ fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
     body.into_bytes()
 }
 
+#[handler]
+async fn on_once(claimed: ClaimedWebhook) -> Response {
+    match once_outcome(&claimed) {
+        OnceOutcome::Commit => {
+            let summary = event_summary(&claimed);
+            match claimed.commit().await {
+                Ok(()) => Response::builder()
+                    .content_type("application/json")
+                    .body(summary),
+                // Not what a real handler answers after its work is done,
+                // but it makes a store that cannot commit fail the case.
+                Err(error) => Response::builder()
+                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                    .body(format!("commit failed: {error}")),
+            }
+        }
+        OnceOutcome::Fail => {
+            // Dropped uncommitted, as by a failed handler: the claim is
+            // released and the redelivery runs the handler.
+            drop(claimed);
+            Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .body("the handler failed")
+        }
+    }
+}
+
 fn app() -> impl Endpoint {
     Route::new()
         .at(EVENT_PATH, post(on_event))
         .at(RAW_PATH, post(on_raw))
+        .at(ONCE_PATH, post(on_once))
         .data(config())
+        .data(deduplicator())
 }
 
 /// Sends each case through the app with `poem::test::TestClient`, no socket.
@@ -37,6 +68,8 @@ struct InProcess<E>(TestClient<E>);
 impl<E: Endpoint> Harness for InProcess<E> {
     async fn send(&self, request: TestRequest) -> TestResponse {
         let mut builder = self.0.post(request.path);
+        // Every header value, including the non-ASCII signature case, is
+        // carried as sent: `HeaderValue` accepts any byte but controls.
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_slice());
         }
@@ -59,6 +92,11 @@ impl<E: Endpoint> Harness for InProcess<E> {
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let body = response
             .into_body()
             .into_vec()
@@ -68,6 +106,7 @@ impl<E: Endpoint> Harness for InProcess<E> {
             status,
             content_type,
             body,
+            retry_after,
         }
     }
 }

@@ -5,17 +5,18 @@
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use poem::error::ResponseError;
-use poem::http::header::CONTENT_LENGTH;
+use poem::http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use poem::http::{HeaderValue, StatusCode};
 use poem::test::{TestClient, TestResponse};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Route, handler, post};
+use protocol_webhooks_poem::protocol_webhooks::dedup::StoreError;
 use protocol_webhooks_poem::protocol_webhooks::testing::SignedRequest;
 use protocol_webhooks_poem::protocol_webhooks::{REJECTION_CONTENT_TYPE, SignatureError};
 use protocol_webhooks_poem::{
-    Event, EventType, MissingWebhookConfig, RawWebhook, Rejection, Webhook, WebhookConfig,
-    WebhookRejection,
+    Event, EventType, RawWebhook, Rejection, Webhook, WebhookConfig, WebhookRejection,
 };
 use serde_json::json;
 
@@ -66,22 +67,26 @@ async fn assert_rejection(response: TestResponse, status: StatusCode, message: &
 }
 
 #[tokio::test]
-async fn missing_configuration_is_a_500_with_the_json_error_shape() {
+async fn missing_configuration_is_the_cores_500_and_the_body_is_not_read() {
     let client = TestClient::new(routes());
     let request = SignedRequest::sample(SECRET, &EventType::ContactCreated).expect("sample");
     for path in ["/webhooks", "/webhooks/raw"] {
+        let (body, read) = counted_body(3);
         let response = client
             .post(path)
             .header(request.header_name(), request.signature())
-            .body(request.body().to_vec())
+            .body(body)
             .send()
             .await;
-        assert_rejection(
-            response,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the webhook configuration is missing",
-        )
-        .await;
+        response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        response.assert_content_type("application/json");
+        response
+            .assert_json(json!({
+                "type": "api_error",
+                "message": "webhook configuration is missing",
+            }))
+            .await;
+        assert_eq!(read.load(Ordering::SeqCst), 0, "{path}");
     }
 }
 
@@ -209,37 +214,57 @@ fn webhook_rejection_keeps_the_core_rejection() {
 }
 
 #[tokio::test]
-async fn webhook_rejection_answers_with_the_core_status_and_body() {
-    for (rejection, status) in [
+async fn webhook_rejection_answers_with_the_core_status_body_and_retry_after() {
+    let cases = [
         (
             Rejection::PayloadTooLarge { limit: 3 },
             StatusCode::PAYLOAD_TOO_LARGE,
+            None,
         ),
-        (Rejection::IncompleteBody, StatusCode::BAD_REQUEST),
+        (Rejection::IncompleteBody, StatusCode::BAD_REQUEST, None),
         (
             Rejection::Signature(SignatureError::Missing),
             StatusCode::UNAUTHORIZED,
+            None,
         ),
-    ] {
+        (
+            Rejection::MissingConfiguration,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+        ),
+        (
+            Rejection::AlreadyProcessed {
+                event_id: "evt_done".into(),
+            },
+            StatusCode::OK,
+            None,
+        ),
+        (
+            Rejection::InProgress {
+                retry_after: Duration::from_millis(12_001),
+            },
+            StatusCode::CONFLICT,
+            Some("13"),
+        ),
+        (
+            Rejection::StoreUnavailable(StoreError::Unavailable(None)),
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("5"),
+        ),
+    ];
+    for (rejection, status, retry_after) in cases {
         let expected_body = rejection.to_json();
         let response = WebhookRejection::from(rejection).into_response();
         assert_eq!(response.status(), status);
         assert_eq!(response.content_type(), Some(REJECTION_CONTENT_TYPE));
+        let header = response
+            .headers()
+            .get(RETRY_AFTER)
+            .map(|value| value.to_str().expect("ASCII digits"));
+        assert_eq!(header, retry_after, "{status}");
         let body = response.into_body().into_string().await.expect("body");
         assert_eq!(body, expected_body);
     }
-}
-
-#[test]
-fn missing_configuration_error_is_a_500() {
-    assert_eq!(
-        ResponseError::status(&MissingWebhookConfig),
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
-    assert_eq!(
-        MissingWebhookConfig.to_string(),
-        "the webhook configuration is missing"
-    );
 }
 
 #[test]

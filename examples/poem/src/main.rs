@@ -1,4 +1,6 @@
-//! Receives Protocol webhooks on `POST /webhooks` and logs each event.
+//! Receives Protocol webhooks on `POST /webhooks` and logs each event once:
+//! a redelivery of an event already handled is answered 200 without logging
+//! it again.
 //!
 //! ```sh
 //! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-poem
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use poem::listener::TcpAcceptor;
 use poem::web::Json;
 use poem::{Endpoint, EndpointExt, Route, Server, handler, post};
-use protocol_webhooks_poem::{Payload, Webhook, WebhookConfig};
+use protocol_webhooks_poem::{ClaimedWebhook, Deduplicator, Payload, WebhookConfig};
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
@@ -25,7 +27,8 @@ mod tests;
 const DEFAULT_PORT: u16 = 3000;
 
 #[handler]
-fn on_webhook(Webhook(event): Webhook) -> Json<Value> {
+async fn on_webhook(claimed: ClaimedWebhook) -> Json<Value> {
+    let event = claimed.event();
     let kind = &event.event_type;
     match &event.payload {
         Payload::Contact(contact) => {
@@ -52,15 +55,26 @@ fn on_webhook(Webhook(event): Webhook) -> Json<Value> {
         // `Payload` is non-exhaustive: later versions may model more resources.
         _ => tracing::info!(%kind, "unhandled event type"),
     }
-    Json(json!({
+    let summary = json!({
         "id": event.id,
         "type": kind.as_str(),
         "resource_id": event.resource_id(),
-    }))
+    });
+    // The event is logged: a failed commit only means a redelivery may log
+    // it again, which is no reason to make the sender retry.
+    if let Err(error) = claimed.commit().await {
+        tracing::warn!(%error, "could not mark the event done");
+    }
+    Json(summary)
 }
 
-fn app(config: WebhookConfig) -> impl Endpoint {
-    Route::new().at("/webhooks", post(on_webhook)).data(config)
+/// One replica, so the claims live in memory; replicas sharing the work
+/// would share a `RedisStore` from `protocol-webhooks-redis` instead.
+fn app(config: WebhookConfig, dedup: Deduplicator) -> impl Endpoint {
+    Route::new()
+        .at("/webhooks", post(on_webhook))
+        .data(config)
+        .data(dedup)
 }
 
 /// The webhook configuration and port from `PROTOCOL_WEBHOOK_SECRET` and `PORT`.
@@ -98,7 +112,11 @@ async fn serve(config: WebhookConfig, port: u16) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!("listening on http://{address}");
     Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
-        .run_with_graceful_shutdown(app(config), shutdown_signal(), Some(Duration::from_secs(5)))
+        .run_with_graceful_shutdown(
+            app(config, Deduplicator::in_memory()),
+            shutdown_signal(),
+            Some(Duration::from_secs(5)),
+        )
         .await
 }
 

@@ -4,7 +4,7 @@ use protocol_webhooks_poem::EventType;
 use protocol_webhooks_poem::protocol_webhooks::testing::SignedRequest;
 use serde_json::json;
 
-use super::{DEFAULT_PORT, app, settings};
+use super::{DEFAULT_PORT, Deduplicator, app, settings};
 
 const SECRET: &str = "whsec_example_test";
 
@@ -14,12 +14,14 @@ fn config() -> super::WebhookConfig {
 
 #[tokio::test]
 async fn answers_each_event_with_its_summary() {
-    let client = TestClient::new(app(config()));
     for (event_type, resource_id) in [
         (EventType::ContactCreated, json!("WAz8eIbvDR60rouK")),
         (EventType::MessageUpdated, json!("SIuAFUNKdSYHZF2w")),
         (EventType::Unknown("invoice.paid".into()), json!("sample")),
     ] {
+        // Every sample has the same id: a fresh app each, so none is a
+        // redelivery of another.
+        let client = TestClient::new(app(config(), Deduplicator::in_memory()));
         let request = SignedRequest::sample(SECRET, &event_type).expect("sample");
         let response = client
             .post("/webhooks")
@@ -39,9 +41,31 @@ async fn answers_each_event_with_its_summary() {
 }
 
 #[tokio::test]
+async fn answers_a_redelivery_as_a_duplicate() {
+    let client = TestClient::new(app(config(), Deduplicator::in_memory()));
+    let request = SignedRequest::sample(SECRET, &EventType::ContactCreated).expect("sample");
+    let deliver = || {
+        client
+            .post("/webhooks")
+            .header(request.header_name(), request.signature())
+            .body(request.body().to_vec())
+            .send()
+    };
+    deliver().await.assert_status_is_ok();
+    let again = deliver().await;
+    again.assert_status_is_ok();
+    again
+        .assert_json(json!({
+            "type": "duplicate",
+            "message": "event evt_sample already processed",
+        }))
+        .await;
+}
+
+#[tokio::test]
 async fn refuses_an_unsigned_event() {
     let request = SignedRequest::sample(SECRET, &EventType::ContactCreated).expect("sample");
-    let response = TestClient::new(app(config()))
+    let response = TestClient::new(app(config(), Deduplicator::in_memory()))
         .post("/webhooks")
         .body(request.into_body())
         .send()
