@@ -6,11 +6,10 @@ use protocol_webhooks::events::Event;
 use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
 use rocket::Request;
 use rocket::data::{self, Data, FromData};
-use rocket::outcome::Outcome;
 
 use crate::WebhookRejection;
 use crate::body::read_verified;
-use crate::catchers::remember;
+use crate::outcome::{managed, outcome};
 
 /// A data guard yielding the verified, parsed event.
 ///
@@ -79,7 +78,10 @@ impl<'r> FromData<'r> for Webhook {
     type Error = WebhookRejection;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        guard(request, data, |body| Ok(Self(body.parse()?))).await
+        let event = verified_body(request, data)
+            .await
+            .and_then(|body| Ok(body.parse()?));
+        outcome(request, event.map(Self))
     }
 }
 
@@ -88,39 +90,19 @@ impl<'r> FromData<'r> for RawWebhook {
     type Error = WebhookRejection;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        guard(request, data, |body| Ok(Self(body))).await
+        outcome(request, verified_body(request, data).await.map(Self))
     }
 }
 
-/// Size, then signature, then `finish` (the parse, for [`Webhook`]).
-async fn guard<'r, T>(
-    request: &'r Request<'_>,
-    data: Data<'r>,
-    finish: impl FnOnce(VerifiedBody) -> Result<T, Rejection> + Send,
-) -> data::Outcome<'r, T, WebhookRejection> {
-    let Some(config) = request.rocket().state::<WebhookConfig>() else {
-        tracing::error!(
-            "webhook configuration missing: manage a WebhookConfig or attach WebhookFairing"
-        );
-        return refuse(request, WebhookRejection::missing_config());
-    };
-    match read_verified(request, data, config).await.and_then(finish) {
-        Ok(value) => Outcome::Success(value),
-        Err(rejection) => {
-            tracing::warn!(
-                reason = rejection.reason(),
-                status = rejection.status(),
-                "webhook rejected"
-            );
-            refuse(request, WebhookRejection::from(rejection))
-        }
-    }
-}
-
-fn refuse<'r, T>(
+/// The body within the limit and with a valid signature: size first, then
+/// signature. Parsing, if any, comes after.
+pub(crate) async fn verified_body(
     request: &Request<'_>,
-    rejection: WebhookRejection,
-) -> data::Outcome<'r, T, WebhookRejection> {
-    remember(request, &rejection);
-    Outcome::Error((rejection.status(), rejection))
+    data: Data<'_>,
+) -> Result<VerifiedBody, Rejection> {
+    let config = managed::<WebhookConfig>(
+        request,
+        "webhook configuration missing: manage a WebhookConfig or attach WebhookFairing",
+    )?;
+    read_verified(request, data, config).await
 }

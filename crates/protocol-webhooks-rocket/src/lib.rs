@@ -5,17 +5,21 @@
 
 mod body;
 mod catchers;
+mod claimed;
 mod extract;
 mod fairing;
+mod outcome;
 mod rejection;
 
 pub use protocol_webhooks;
 pub use protocol_webhooks::{
     Rejection, VerifiedBody, WebhookConfig,
+    dedup::{ClaimedEvent, Deduplicator},
     events::{Event, EventType, Payload},
 };
 
 pub use catchers::catchers;
+pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use fairing::WebhookFairing;
 pub use rejection::WebhookRejection;

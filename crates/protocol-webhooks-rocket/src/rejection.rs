@@ -8,120 +8,95 @@ use rocket::Request;
 use rocket::http::Status;
 use rocket::response::{self, Responder, Response};
 
-/// The message of the 500 answered when no [`WebhookConfig`] is managed.
-///
-/// [`WebhookConfig`]: protocol_webhooks::WebhookConfig
-const MISSING_CONFIG_MESSAGE: &str =
-    "the webhook configuration is missing: the server must manage a WebhookConfig";
-
 /// Why a webhook guard refused a request, answered as JSON.
 ///
-/// Nearly always a [`Rejection`] from the core (401, 413 or 400, see
-/// [`rejection`](Self::rejection)); otherwise the server forgot to manage a
-/// [`WebhookConfig`](protocol_webhooks::WebhookConfig), answered with 500.
-/// As a [`Responder`] it answers the status with Protocol's JSON error body,
-/// `{"type":"invalid_request","message":"..."}`.
+/// The core's [`Rejection`] (401, 413, 400; 500 when the server has no
+/// [`WebhookConfig`](protocol_webhooks::WebhookConfig) or, for
+/// [`ClaimedWebhook`](crate::ClaimedWebhook), no
+/// [`Deduplicator`](protocol_webhooks::dedup::Deduplicator) managed; 200, 409
+/// or 503 from the de-duplication claim). As a [`Responder`] it answers
+/// [`status`](Self::status) with Protocol's JSON error body,
+/// `{"type":"invalid_request","message":"..."}`, and a `Retry-After` header
+/// when [`Rejection::retry_after`] gives one.
 ///
 /// Take `Result<Webhook, WebhookRejection>` as the data guard to handle a
 /// rejection in the handler instead of in the [`catchers`](crate::catchers).
 #[derive(Debug)]
-pub struct WebhookRejection(Kind);
-
-#[derive(Debug)]
-enum Kind {
-    Rejected(Rejection),
-    MissingConfig,
-}
+pub struct WebhookRejection(pub Rejection);
 
 impl WebhookRejection {
-    pub(crate) fn missing_config() -> Self {
-        Self(Kind::MissingConfig)
-    }
-
-    /// The HTTP status to answer with.
+    /// The HTTP status answered: 200 for an event already processed, an
+    /// error status otherwise.
     #[must_use]
     pub fn status(&self) -> Status {
-        match &self.0 {
-            Kind::Rejected(rejection) => Status::new(rejection.status()),
-            Kind::MissingConfig => Status::InternalServerError,
-        }
+        Status::new(self.0.status())
     }
 
-    /// The core's rejection, or `None` when the configuration is missing.
+    /// The core's rejection.
     #[must_use]
-    pub fn rejection(&self) -> Option<&Rejection> {
-        match &self.0 {
-            Kind::Rejected(rejection) => Some(rejection),
-            Kind::MissingConfig => None,
-        }
+    pub fn rejection(&self) -> &Rejection {
+        &self.0
     }
 
-    /// Takes the core's rejection, or `None` when the configuration is missing.
+    /// Takes the core's rejection.
     #[must_use]
-    pub fn into_inner(self) -> Option<Rejection> {
-        match self.0 {
-            Kind::Rejected(rejection) => Some(rejection),
-            Kind::MissingConfig => None,
-        }
-    }
-
-    /// Whether the server has no [`WebhookConfig`](protocol_webhooks::WebhookConfig) managed.
-    #[must_use]
-    pub fn is_missing_config(&self) -> bool {
-        matches!(self.0, Kind::MissingConfig)
-    }
-
-    /// The JSON error body.
-    #[must_use]
-    pub fn to_json(&self) -> String {
-        match &self.0 {
-            Kind::Rejected(rejection) => rejection.to_json(),
-            Kind::MissingConfig => {
-                format!(r#"{{"type":"invalid_request","message":"{MISSING_CONFIG_MESSAGE}"}}"#)
-            }
-        }
-    }
-
-    pub(crate) fn to_response(&self) -> Response<'static> {
-        json_response(self.status(), self.to_json())
+    pub fn into_inner(self) -> Rejection {
+        self.0
     }
 }
 
-/// The answer for every rejection: the status and the JSON body.
-pub(crate) fn json_response(status: Status, body: String) -> Response<'static> {
-    Response::build()
-        .status(status)
-        .raw_header("Content-Type", REJECTION_CONTENT_TYPE)
-        .sized_body(body.len(), Cursor::new(body))
-        .finalize()
+/// A rejection as sent: what both the responder and the catchers answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    status: Status,
+    body: String,
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    pub(crate) fn of(rejection: &Rejection) -> Self {
+        Self {
+            status: Status::new(rejection.status()),
+            body: rejection.to_json(),
+            retry_after: rejection.retry_after(),
+        }
+    }
+
+    /// The status, the JSON body and, when the sender should come back
+    /// later, `Retry-After` in seconds.
+    pub(crate) fn to_response(&self) -> Response<'static> {
+        let mut response = Response::build();
+        response
+            .status(self.status)
+            .raw_header("Content-Type", REJECTION_CONTENT_TYPE)
+            .sized_body(self.body.len(), Cursor::new(self.body.clone()));
+        if let Some(seconds) = self.retry_after {
+            response.raw_header("Retry-After", seconds.to_string());
+        }
+        response.finalize()
+    }
 }
 
 impl From<Rejection> for WebhookRejection {
     fn from(rejection: Rejection) -> Self {
-        Self(Kind::Rejected(rejection))
+        Self(rejection)
     }
 }
 
 impl fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Kind::Rejected(rejection) => fmt::Display::fmt(rejection, f),
-            Kind::MissingConfig => f.write_str(MISSING_CONFIG_MESSAGE),
-        }
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl std::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.0 {
-            Kind::Rejected(rejection) => Some(rejection),
-            Kind::MissingConfig => None,
-        }
+        Some(&self.0)
     }
 }
 
 impl<'r> Responder<'r, 'static> for WebhookRejection {
     fn respond_to(self, _request: &'r Request<'_>) -> response::Result<'static> {
-        Ok(self.to_response())
+        Ok(Answer::of(&self.0).to_response())
     }
 }

@@ -3,13 +3,13 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use protocol_webhooks_conformance::{
-    Harness, TcpHarness, TestRequest, TestResponse, event_summary,
+    Harness, OnceOutcome, TcpHarness, TestRequest, TestResponse, event_summary, once_outcome,
 };
-use protocol_webhooks_rocket::{RawWebhook, Webhook, WebhookFairing};
+use protocol_webhooks_rocket::{ClaimedWebhook, RawWebhook, Webhook, WebhookFairing};
 use rocket::config::{LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::AdHoc;
-use rocket::http::{ContentType, Header};
+use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
 use rocket::tokio::sync::oneshot;
 use rocket::{Build, Config, Rocket};
@@ -22,6 +22,24 @@ fn on_event(webhook: Webhook) -> (ContentType, String) {
 #[rocket::post("/webhooks/raw", data = "<webhook>")]
 fn on_raw(webhook: RawWebhook) -> Vec<u8> {
     webhook.into_inner().into_bytes()
+}
+
+/// Commits and answers the summary, or fails (503) and drops the claim
+/// uncommitted, as `once_outcome` decides.
+#[rocket::post("/webhooks/once", data = "<claimed>")]
+async fn on_once(claimed: ClaimedWebhook) -> Result<(ContentType, String), Status> {
+    match once_outcome(&claimed) {
+        OnceOutcome::Commit => {
+            let summary = event_summary(&claimed);
+            match claimed.commit().await {
+                Ok(()) => Ok((ContentType::JSON, summary)),
+                // A lost commit lets a redelivery run the handler again: fail
+                // loudly rather than answer the summary.
+                Err(_) => Err(Status::InternalServerError),
+            }
+        }
+        OnceOutcome::Fail => Err(Status::ServiceUnavailable),
+    }
 }
 
 /// Quiet, on an ephemeral loopback port, with no signal handling, and with
@@ -50,8 +68,11 @@ fn test_config() -> Config {
 
 fn app() -> Rocket<Build> {
     rocket::custom(test_config())
-        .attach(WebhookFairing::new(protocol_webhooks_conformance::config()))
-        .mount("/", rocket::routes![on_event, on_raw])
+        .attach(
+            WebhookFairing::new(protocol_webhooks_conformance::config())
+                .with_deduplicator(protocol_webhooks_conformance::deduplicator()),
+        )
+        .mount("/", rocket::routes![on_event, on_raw, on_once])
 }
 
 /// Rocket's in-process client.
@@ -73,8 +94,10 @@ impl Harness for InProcess {
             ));
         }
         for (name, value) in request.headers {
-            // Rocket keeps header values as text (it drops non-UTF-8 ones
-            // from real connections); a lossy value stays present and malformed.
+            // Rocket's headers are text, so the local client cannot carry the
+            // non-ASCII signature case's bytes (a real connection drops such a
+            // value, leaving the header missing: the TCP run covers that). The
+            // lossy value stays present and malformed: 401 all the same.
             local.add_header(Header::new(
                 name,
                 String::from_utf8_lossy(&value).into_owned(),
@@ -86,11 +109,13 @@ impl Harness for InProcess {
             .headers()
             .get_one("Content-Type")
             .map(str::to_owned);
+        let retry_after = response.headers().get_one("Retry-After").map(str::to_owned);
         let body = response.into_bytes().await.unwrap_or_default();
         TestResponse {
             status,
             content_type,
             body,
+            retry_after,
         }
     }
 }

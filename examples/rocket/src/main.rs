@@ -1,13 +1,17 @@
 //! A Rocket server receiving Protocol webhooks.
 //!
 //! `PROTOCOL_WEBHOOK_SECRET=whsec_test cargo run -p example-rocket` serves
-//! `POST http://127.0.0.1:3000/webhooks`; `PORT` picks another port and
-//! `RUST_LOG` the log filter (default `info`).
+//! `POST http://127.0.0.1:3000/webhooks`, and `POST /webhooks/once`, which
+//! handles each event id once (in memory: a redelivery is answered 200
+//! without running the handler); `PORT` picks another port and `RUST_LOG` the
+//! log filter (default `info`).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use protocol_webhooks_rocket::{Event, Payload, Webhook, WebhookConfig, WebhookFairing};
+use protocol_webhooks_rocket::{
+    ClaimedWebhook, Deduplicator, Event, Payload, Webhook, WebhookConfig, WebhookFairing,
+};
 use rocket::fairing::AdHoc;
 use rocket::serde::json::{Json, Value, json};
 use tracing_subscriber::EnvFilter;
@@ -16,11 +20,28 @@ use tracing_subscriber::EnvFilter;
 fn on_webhook(webhook: Webhook) -> Json<Value> {
     let Webhook(event) = webhook;
     log_event(&event);
-    Json(json!({
+    Json(summary(&event))
+}
+
+/// Runs once per event id: a redelivery of a committed event is answered
+/// 200 by the guard, without coming here.
+#[rocket::post("/webhooks/once", data = "<claimed>")]
+async fn on_webhook_once(claimed: ClaimedWebhook) -> Json<Value> {
+    log_event(&claimed);
+    let summary = summary(&claimed);
+    if let Err(error) = claimed.commit().await {
+        // The work above is done: answer 200 all the same.
+        tracing::warn!(%error, "event handled but not marked done");
+    }
+    Json(summary)
+}
+
+fn summary(event: &Event) -> Value {
+    json!({
         "id": event.id,
         "type": event.event_type.as_str(),
         "resource_id": event.resource_id(),
-    }))
+    })
 }
 
 fn log_event(event: &Event) {
@@ -90,14 +111,14 @@ async fn main() -> ExitCode {
         .merge(("port", port))
         .merge(("log_level", "off"));
     let launched = rocket::custom(figment)
-        .attach(WebhookFairing::new(config))
+        .attach(WebhookFairing::new(config).with_deduplicator(Deduplicator::in_memory()))
         .attach(AdHoc::on_liftoff("Announce address", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
                 tracing::info!("listening on http://{}:{}", config.address, config.port);
             })
         }))
-        .mount("/", rocket::routes![on_webhook])
+        .mount("/", rocket::routes![on_webhook, on_webhook_once])
         .launch()
         .await;
     match launched {
