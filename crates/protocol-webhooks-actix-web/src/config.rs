@@ -1,59 +1,41 @@
-//! Finding the [`WebhookConfig`] in the app data, and the answer when it is
-//! not there.
+//! Finding the [`WebhookConfig`] and the [`Deduplicator`] in the app data.
 
-use core::fmt;
+use actix_web::{HttpRequest, web};
+use protocol_webhooks::dedup::Deduplicator;
+use protocol_webhooks::{Rejection, WebhookConfig};
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use protocol_webhooks::{REJECTION_CONTENT_TYPE, WebhookConfig};
+use crate::rejection::WebhookRejection;
 
 /// The configuration registered with `App::app_data(config)` or
-/// `App::app_data(web::Data::new(config))`, the innermost one winning.
-pub(crate) fn registered_config(request: &HttpRequest) -> Result<WebhookConfig, MissingConfig> {
+/// `App::app_data(web::Data::new(config))`.
+pub(crate) fn registered_config(request: &HttpRequest) -> Result<WebhookConfig, WebhookRejection> {
+    registered(request).ok_or_else(|| missing("WebhookConfig"))
+}
+
+/// The de-duplicator registered with `App::app_data(deduplicator)` or
+/// `App::app_data(web::Data::new(deduplicator))`.
+pub(crate) fn registered_deduplicator(
+    request: &HttpRequest,
+) -> Result<Deduplicator, WebhookRejection> {
+    registered(request).ok_or_else(|| missing("Deduplicator"))
+}
+
+/// A value registered plainly or as `web::Data`, the innermost (resource,
+/// then scope, then app) one winning. Both kinds are cheap to clone.
+fn registered<T: Clone + 'static>(request: &HttpRequest) -> Option<T> {
     request
-        .app_data::<WebhookConfig>()
-        .or_else(|| {
-            request
-                .app_data::<web::Data<WebhookConfig>>()
-                .map(web::Data::get_ref)
-        })
+        .app_data::<T>()
+        .or_else(|| request.app_data::<web::Data<T>>().map(web::Data::get_ref))
         .cloned()
-        .ok_or_else(|| {
-            tracing::error!(
-                "no WebhookConfig in the app data: register one with \
-                 `App::app_data(config)` or `App::app_data(web::Data::new(config))`"
-            );
-            MissingConfig
-        })
 }
 
-/// No [`WebhookConfig`] was registered: a bug in the server, not in the
-/// request, hence 500.
-#[derive(Debug)]
-pub(crate) struct MissingConfig;
-
-impl MissingConfig {
-    /// Protocol's error format, as every rejection uses.
-    const JSON: &'static str =
-        r#"{"type":"invalid_request","message":"webhook configuration is missing"}"#;
-}
-
-impl fmt::Display for MissingConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("webhook configuration is missing")
-    }
-}
-
-impl core::error::Error for MissingConfig {}
-
-impl ResponseError for MissingConfig {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .content_type(REJECTION_CONTENT_TYPE)
-            .body(Self::JSON)
-    }
+/// A missing registration is a bug in the server, not in the request: it is
+/// logged as an error naming what to register, and answered 500.
+fn missing(what: &'static str) -> WebhookRejection {
+    tracing::error!(
+        missing = what,
+        "no {what} in the app data: register one with \
+         `App::app_data(value)` or `App::app_data(web::Data::new(value))`"
+    );
+    WebhookRejection::from(Rejection::MissingConfiguration)
 }

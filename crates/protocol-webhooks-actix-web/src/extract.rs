@@ -13,7 +13,7 @@ use crate::config::registered_config;
 use crate::rejection::WebhookRejection;
 
 /// actix-web's payload stream is not `Send`, so neither is extraction.
-type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+pub(crate) type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
 /// Extracts a verified, parsed Protocol event.
 ///
@@ -47,13 +47,7 @@ impl FromRequest for Webhook {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let incoming = incoming_body(request, payload);
-        Box::pin(async move {
-            let body = incoming?.verify().await.map_err(WebhookRejection::logged)?;
-            let event = body
-                .parse()
-                .map_err(|error| WebhookRejection::logged(Rejection::InvalidEvent(error)))?;
-            Ok(Self(event))
-        })
+        Box::pin(async move { Ok(Self(verified_event(incoming?).await?)) })
     }
 }
 
@@ -87,10 +81,18 @@ impl FromRequest for RawWebhook {
 
 /// Takes what verification needs from the request now, so the returned
 /// future owns everything it uses.
-fn incoming_body(
+pub(crate) fn incoming_body(
     request: &HttpRequest,
     payload: &mut Payload,
-) -> Result<IncomingBody, actix_web::Error> {
+) -> Result<IncomingBody, WebhookRejection> {
     let config = registered_config(request)?;
     Ok(IncomingBody::new(config, request.headers(), payload.take()))
+}
+
+/// Size, signature, then parsing: everything [`Webhook`] checks, shared
+/// with the exactly-once extractor.
+pub(crate) async fn verified_event(incoming: IncomingBody) -> Result<Event, WebhookRejection> {
+    let body = incoming.verify().await.map_err(WebhookRejection::logged)?;
+    body.parse()
+        .map_err(|error| WebhookRejection::logged(Rejection::InvalidEvent(error)))
 }

@@ -4,12 +4,15 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod body;
+mod claimed;
 mod config;
 mod extract;
 mod rejection;
 
+pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use protocol_webhooks;
+pub use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator, StoreError};
 pub use protocol_webhooks::events::{Event, EventType, Payload};
 pub use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
 pub use rejection::WebhookRejection;

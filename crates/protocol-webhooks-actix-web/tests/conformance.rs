@@ -4,12 +4,14 @@ use std::net::TcpListener;
 
 use actix_http::BoxedPayloadStream;
 use actix_web::dev::{Payload, Service, ServiceResponse};
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use actix_web::web::Bytes;
 use actix_web::{App, HttpResponse, HttpServer, test, web};
 use futures_util::stream;
-use protocol_webhooks_actix_web::{RawWebhook, Webhook};
-use protocol_webhooks_conformance::{EVENT_PATH, Harness, RAW_PATH, TestRequest, TestResponse};
+use protocol_webhooks_actix_web::{ClaimedWebhook, RawWebhook, Webhook};
+use protocol_webhooks_conformance::{
+    EVENT_PATH, Harness, ONCE_PATH, OnceOutcome, RAW_PATH, TestRequest, TestResponse,
+};
 
 async fn on_event(Webhook(event): Webhook) -> HttpResponse {
     HttpResponse::Ok()
@@ -21,11 +23,41 @@ async fn on_raw(RawWebhook(body): RawWebhook) -> HttpResponse {
     HttpResponse::Ok().body(body.into_bytes())
 }
 
+async fn on_once(claimed: ClaimedWebhook) -> HttpResponse {
+    match protocol_webhooks_conformance::once_outcome(&claimed) {
+        OnceOutcome::Commit => {
+            let summary = protocol_webhooks_conformance::event_summary(&claimed);
+            match claimed.commit().await {
+                Ok(()) => HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(summary),
+                // Not what the suite expects, so the case fails and shows it.
+                Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+            }
+        }
+        OnceOutcome::Fail => {
+            // The handler's work failed: the claim goes uncommitted.
+            drop(claimed);
+            HttpResponse::ServiceUnavailable().body("handler failed")
+        }
+    }
+}
+
 fn routes(config: &mut web::ServiceConfig) {
     config
         .app_data(protocol_webhooks_conformance::config())
+        .app_data(protocol_webhooks_conformance::deduplicator())
         .route(EVENT_PATH, web::post().to(on_event))
-        .route(RAW_PATH, web::post().to(on_raw));
+        .route(RAW_PATH, web::post().to(on_raw))
+        .route(ONCE_PATH, web::post().to(on_once));
+}
+
+fn header_text(response: &ServiceResponse, name: HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Sends each case through actix-web's in-process service pipeline.
@@ -52,16 +84,14 @@ where
         };
         let response = test::call_service(&self.0, http_request).await;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let content_type = header_text(&response, CONTENT_TYPE);
+        let retry_after = header_text(&response, RETRY_AFTER);
         let body: Bytes = test::read_body(response).await;
         TestResponse {
             status,
             content_type,
             body: body.to_vec(),
+            retry_after,
         }
     }
 }

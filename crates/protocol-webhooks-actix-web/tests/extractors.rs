@@ -80,7 +80,7 @@ async fn missing_configuration_is_a_500_with_the_json_shape() {
     assert_eq!(content_type.as_deref(), Some("application/json"));
     assert_eq!(
         body,
-        r#"{"type":"invalid_request","message":"webhook configuration is missing"}"#
+        r#"{"type":"api_error","message":"webhook configuration is missing"}"#
     );
 }
 
