@@ -4,10 +4,11 @@ use core::ops::Deref;
 
 use axum_core::extract::{FromRef, FromRequest, Request};
 use protocol_webhooks::events::Event;
-use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{VerifiedBody, WebhookConfig};
 
 use crate::WebhookRejection;
 use crate::body::read_verified;
+use crate::rejection::reject;
 
 /// Extracts a verified Protocol event from the request.
 ///
@@ -105,16 +106,4 @@ where
             .map(Self)
             .map_err(reject)
     }
-}
-
-/// Logs the failure class where the request is refused, so it is recorded
-/// once even when a handler takes `Result<Webhook, WebhookRejection>` and
-/// answers by itself.
-fn reject(rejection: Rejection) -> WebhookRejection {
-    tracing::warn!(
-        reason = rejection.reason(),
-        status = rejection.status(),
-        "webhook rejected"
-    );
-    WebhookRejection::from(rejection)
 }

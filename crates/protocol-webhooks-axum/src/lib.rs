@@ -4,11 +4,14 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod body;
+mod claimed;
 mod extract;
 mod rejection;
 
+pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use protocol_webhooks;
+pub use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator};
 pub use protocol_webhooks::events::{Event, EventType, Payload};
 pub use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
 pub use rejection::WebhookRejection;

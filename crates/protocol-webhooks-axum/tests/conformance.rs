@@ -6,22 +6,35 @@ use core::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, Request};
-use axum::response::IntoResponse;
+use axum::extract::FromRef;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use protocol_webhooks_axum::{RawWebhook, Webhook};
+use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator, RawWebhook, Webhook, WebhookConfig};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, RAW_PATH, TestRequest, TestResponse, event_summary,
+    EVENT_PATH, Harness, ONCE_PATH, OnceOutcome, RAW_PATH, TestRequest, TestResponse,
+    event_summary, once_outcome,
 };
 use tower::ServiceExt as _;
 
-/// Exactly the two routes the suite documents, under its configuration.
+/// The suite's configuration and its shared de-duplicator.
+#[derive(Clone, FromRef)]
+struct SuiteState {
+    config: WebhookConfig,
+    dedup: Deduplicator,
+}
+
+/// Exactly the three routes the suite documents, under its configuration.
 fn app() -> Router {
     Router::new()
         .route(EVENT_PATH, post(on_event))
         .route(RAW_PATH, post(on_raw))
-        .with_state(protocol_webhooks_conformance::config())
+        .route(ONCE_PATH, post(on_once))
+        .with_state(SuiteState {
+            config: protocol_webhooks_conformance::config(),
+            dedup: protocol_webhooks_conformance::deduplicator(),
+        })
 }
 
 async fn on_event(Webhook(event): Webhook) -> impl IntoResponse {
@@ -33,6 +46,28 @@ async fn on_event(Webhook(event): Webhook) -> impl IntoResponse {
 
 async fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
     body.into_bytes()
+}
+
+async fn on_once(ClaimedWebhook(claimed): ClaimedWebhook) -> Response {
+    match once_outcome(&claimed) {
+        OnceOutcome::Commit => {
+            let summary = event_summary(&claimed);
+            match claimed.commit().await {
+                Ok(()) => (
+                    [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    summary,
+                )
+                    .into_response(),
+                // Not expected with the suite's memory store and 30 s lease:
+                // a 500 makes the case fail visibly instead of hiding it.
+                Err(error) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+                }
+            }
+        }
+        // Returning drops the claim uncommitted, which releases it.
+        OnceOutcome::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// Sends each case through the router as a `tower::Service`, with no socket.
@@ -59,11 +94,15 @@ impl Harness for InProcess {
             Err(never) => match never {},
         };
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let retry_after = header(RETRY_AFTER);
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("in-memory response body")
@@ -72,6 +111,7 @@ impl Harness for InProcess {
             status,
             content_type,
             body,
+            retry_after,
         }
     }
 }

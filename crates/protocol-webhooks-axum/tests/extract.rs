@@ -3,17 +3,19 @@
 //! and the rejection as a value.
 
 use core::convert::Infallible;
+use core::time::Duration;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use bytes::Bytes;
 use protocol_webhooks_axum::protocol_webhooks::SignatureError;
+use protocol_webhooks_axum::protocol_webhooks::dedup::StoreError;
 use protocol_webhooks_axum::protocol_webhooks::testing::SignedRequest;
 use protocol_webhooks_axum::{
     EventType, RawWebhook, Rejection, Webhook, WebhookConfig, WebhookRejection,
@@ -184,11 +186,26 @@ async fn a_handler_may_take_the_rejection_and_answer_itself() {
 }
 
 #[tokio::test]
-async fn the_rejection_renders_the_core_status_and_json_body() {
-    for rejection in [
-        Rejection::Signature(SignatureError::Mismatch),
-        Rejection::PayloadTooLarge { limit: 10 },
-        Rejection::IncompleteBody,
+async fn the_rejection_renders_the_core_status_json_body_and_retry_after() {
+    let in_progress = Rejection::InProgress {
+        retry_after: Duration::from_millis(2001),
+    };
+    let store_down = Rejection::StoreUnavailable(StoreError::unavailable(std::io::Error::other(
+        "redis://:hunter2@db refused",
+    )));
+    for (rejection, retry_after) in [
+        (Rejection::Signature(SignatureError::Mismatch), None),
+        (Rejection::PayloadTooLarge { limit: 10 }, None),
+        (Rejection::IncompleteBody, None),
+        (Rejection::MissingConfiguration, None),
+        (
+            Rejection::AlreadyProcessed {
+                event_id: "evt_1".to_owned(),
+            },
+            None,
+        ),
+        (in_progress, Some("3")),
+        (store_down, Some("5")),
     ] {
         let status = rejection.status();
         let json = rejection.to_json();
@@ -203,11 +220,38 @@ async fn the_rejection_renders_the_core_status_and_json_body() {
             response.headers().get(CONTENT_TYPE),
             Some(&HeaderValue::from_static("application/json"))
         );
+        assert_eq!(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .map(|value| value.to_str().expect("ASCII")),
+            retry_after,
+            "{display}"
+        );
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("in-memory body");
         assert_eq!(body, json.as_bytes());
+        assert!(!json.contains("hunter2"), "{json}");
     }
+}
+
+/// With axum a router whose state lacks the `Deduplicator` (or the
+/// `WebhookConfig`) does not compile (see the `compile_fail` example on
+/// `ClaimedWebhook`); should the core's `MissingConfiguration` be answered
+/// anyway, it is the same 500 as in every other adapter.
+#[tokio::test]
+async fn missing_configuration_answers_the_same_500_as_every_adapter() {
+    let response = WebhookRejection::from(Rejection::MissingConfiguration).into_response();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers().get(RETRY_AFTER), None);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("in-memory body");
+    assert_eq!(
+        body,
+        r#"{"type":"api_error","message":"webhook configuration is missing"}"#
+    );
 }
 
 #[test]

@@ -88,3 +88,66 @@ async fn each_rejection_logs_one_warning_with_its_class_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_duplicate_is_logged_at_info_and_a_busy_delivery_as_a_warning() {
+    use axum::extract::FromRef;
+    use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator};
+
+    #[derive(Clone, FromRef)]
+    struct State {
+        config: WebhookConfig,
+        dedup: Deduplicator,
+    }
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dedup = Deduplicator::in_memory();
+    let app = Router::new()
+        .route(
+            "/webhooks",
+            post(|claimed: ClaimedWebhook| async move {
+                let _ = claimed.commit().await;
+            }),
+        )
+        .with_state(State {
+            config: WebhookConfig::new(SECRET).expect("non-empty secret"),
+            dedup: dedup.clone(),
+        });
+    let processed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+    let busy = SignedRequest::new(
+        SECRET,
+        br#"{"id":"evt_busy","type":"contact.created","payload":{"id":"c"}}"#.to_vec(),
+    )
+    .expect("signed");
+    let _held = dedup.claim_id("evt_busy").await.expect("claim");
+    let request = |signed: &SignedRequest| {
+        Request::post("/webhooks")
+            .header("x-protocol-signature", signed.signature())
+            .body(Body::from(signed.body().to_vec()))
+            .expect("valid request")
+    };
+    for request in [request(&processed), request(&processed), request(&busy)] {
+        let _ = app.clone().oneshot(request).await.expect("infallible");
+    }
+
+    let logs = captured.text();
+    let duplicates: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("reason=\"duplicate\""))
+        .collect();
+    assert_eq!(duplicates.len(), 1, "{logs}");
+    assert!(duplicates[0].contains(" INFO "), "{logs}");
+    assert!(duplicates[0].contains("status=200"), "{logs}");
+    let warnings: Vec<&str> = logs.lines().filter(|line| line.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(warnings[0].contains("reason=\"in_progress\""), "{logs}");
+    assert!(warnings[0].contains("status=409"), "{logs}");
+}

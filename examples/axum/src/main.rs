@@ -1,4 +1,6 @@
-//! A Protocol webhook receiver: `POST /webhooks` on 127.0.0.1.
+//! A Protocol webhook receiver on 127.0.0.1: `POST /webhooks` handles every
+//! authentic delivery, `POST /webhooks/once` each event id only once (a
+//! redelivery is answered 200 `duplicate` without running the handler).
 //!
 //! ```sh
 //! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-axum
@@ -10,15 +12,41 @@
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
+use axum::extract::FromRef;
 use axum::routing::post;
 use axum::{Json, Router};
-use protocol_webhooks_axum::{Payload, Webhook, WebhookConfig};
+use protocol_webhooks_axum::{
+    ClaimedWebhook, Deduplicator, Event, Payload, Webhook, WebhookConfig,
+};
 use serde_json::{Value, json};
-use tracing::info;
+use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
-/// Logs one line per resource and answers with a summary of the event.
+/// What the extractors take from the router's state.
+#[derive(Clone, FromRef)]
+struct AppState {
+    webhooks: WebhookConfig,
+    /// In memory: right for this single process. Replicas would share a
+    /// Redis store (`protocol-webhooks-redis`).
+    dedup: Deduplicator,
+}
+
 async fn on_webhook(Webhook(event): Webhook) -> Json<Value> {
+    handle(&event)
+}
+
+/// The same handler, run once per event id: it commits when done.
+async fn on_webhook_once(ClaimedWebhook(claimed): ClaimedWebhook) -> Json<Value> {
+    let summary = handle(&claimed);
+    if let Err(error) = claimed.commit().await {
+        // The event was handled; only a redelivery might run it again.
+        warn!(%error, "commit failed");
+    }
+    summary
+}
+
+/// Logs one line per resource and answers with a summary of the event.
+fn handle(event: &Event) -> Json<Value> {
     let kind = event.event_type.as_str();
     match &event.payload {
         Payload::Contact(contact) => {
@@ -67,7 +95,11 @@ async fn main() -> ExitCode {
 
     let app = Router::new()
         .route("/webhooks", post(on_webhook))
-        .with_state(config);
+        .route("/webhooks/once", post(on_webhook_once))
+        .with_state(AppState {
+            webhooks: config,
+            dedup: Deduplicator::in_memory(),
+        });
     if let Err(error) = serve(app, port).await {
         tracing::error!(%error, "server failed");
         return ExitCode::FAILURE;

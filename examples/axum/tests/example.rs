@@ -55,13 +55,13 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 exchange on a fresh connection: status and body.
-fn post(address: &str, body: &[u8], signature: Option<&str>) -> (u16, String) {
+fn post(address: &str, path: &str, body: &[u8], signature: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("connect to the example");
     let signature = signature
         .map(|value| format!("x-protocol-signature: {value}\r\n"))
         .unwrap_or_default();
     let head = format!(
-        "POST /webhooks HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{signature}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{signature}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).expect("write head");
@@ -108,7 +108,12 @@ fn serves_verified_events_and_stops_on_sigterm() {
         br#"{"id":"evt_1","type":"contact.created","payload":{"id":"WAz8eIbvDR60rouK"}}"#.to_vec(),
     )
     .expect("signed");
-    let (status, body) = post(&address, signed.body(), Some(signed.signature()));
+    let (status, body) = post(
+        &address,
+        "/webhooks",
+        signed.body(),
+        Some(signed.signature()),
+    );
     assert_eq!(status, 200, "{body}");
     let summary: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
     assert_eq!(
@@ -118,7 +123,7 @@ fn serves_verified_events_and_stops_on_sigterm() {
 
     let ping =
         SignedRequest::new(SECRET, br#"{"id":"evt_2","type":"ping"}"#.to_vec()).expect("signed");
-    let (status, body) = post(&address, ping.body(), Some(ping.signature()));
+    let (status, body) = post(&address, "/webhooks", ping.body(), Some(ping.signature()));
     assert_eq!(status, 200, "{body}");
     let summary: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
     assert_eq!(
@@ -126,7 +131,38 @@ fn serves_verified_events_and_stops_on_sigterm() {
         serde_json::json!({"id": "evt_2", "type": "ping", "resource_id": null})
     );
 
-    let (status, _) = post(&address, signed.body(), None);
+    let (status, _) = post(&address, "/webhooks", signed.body(), None);
+    assert_eq!(status, 401);
+
+    // The exactly-once route: the first delivery is handled, a redelivery
+    // of the same event id is answered as a duplicate.
+    let once = SignedRequest::new(
+        SECRET,
+        br#"{"id":"evt_once","type":"contact.created","payload":{"id":"WAz8eIbvDR60rouK"}}"#
+            .to_vec(),
+    )
+    .expect("signed");
+    let (status, body) = post(
+        &address,
+        "/webhooks/once",
+        once.body(),
+        Some(once.signature()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+    assert_eq!(summary["id"], "evt_once");
+    let (status, body) = post(
+        &address,
+        "/webhooks/once",
+        once.body(),
+        Some(once.signature()),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        r#"{"type":"duplicate","message":"event evt_once already processed"}"#
+    );
+    let (status, _) = post(&address, "/webhooks/once", once.body(), None);
     assert_eq!(status, 401);
 
     let terminated = Command::new("kill")
