@@ -12,6 +12,7 @@ mod demo;
 mod nostd;
 mod paths;
 mod redis;
+mod soak;
 
 use core::fmt;
 use std::process::ExitCode;
@@ -30,6 +31,10 @@ commands:
                         plus a tampered and an unsigned one with the CLI, and
                         print what was accepted and refused
   nostd                 build the no_std check crates under xtask/nostd
+  soak [--requests N] [--framework NAME]...
+                        load and fault tests of every adapter over
+                        127.0.0.1, release build, full size (default 20000
+                        requests per framework)
   help                  print this message
 ";
 
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "nostd" => nostd::run(rest),
         "demo" => demo::run(rest).map_err(Error::failed),
+        "soak" => soak::run(rest).map_err(Error::failed),
         "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;
