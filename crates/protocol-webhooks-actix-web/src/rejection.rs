@@ -84,6 +84,11 @@ impl ResponseError for WebhookRejection {
         if let Some(seconds) = self.0.retry_after() {
             response.insert_header((RETRY_AFTER, seconds));
         }
+        if self.0.closes_connection() {
+            // Also stops actix-web from draining the rest of an oversized
+            // body before it can take the next request.
+            response.force_close();
+        }
         response.body(self.0.to_json())
     }
 }

@@ -5,7 +5,7 @@ use core::fmt;
 
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::header::{CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 
@@ -89,6 +89,9 @@ impl IntoResponse for WebhookRejection {
         );
         if let Some(seconds) = self.0.retry_after() {
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.0.closes_connection() {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use poem::error::ResponseError;
-use poem::http::header::RETRY_AFTER;
+use poem::http::header::{CONNECTION, RETRY_AFTER};
 use poem::http::{HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
@@ -89,6 +89,11 @@ impl ResponseError for WebhookRejection {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.0.closes_connection() {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -51,6 +51,7 @@ pub(crate) struct Answer {
     status: Status,
     body: String,
     retry_after: Option<u64>,
+    closes_connection: bool,
 }
 
 impl Answer {
@@ -59,6 +60,7 @@ impl Answer {
             status: Status::new(rejection.status()),
             body: rejection.to_json(),
             retry_after: rejection.retry_after(),
+            closes_connection: rejection.closes_connection(),
         }
     }
 
@@ -72,6 +74,9 @@ impl Answer {
             .sized_body(self.body.len(), Cursor::new(self.body.clone()));
         if let Some(seconds) = self.retry_after {
             response.raw_header("Retry-After", seconds.to_string());
+        }
+        if self.closes_connection {
+            response.raw_header("Connection", "close");
         }
         response.finalize()
     }

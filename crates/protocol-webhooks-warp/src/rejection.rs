@@ -5,7 +5,7 @@ use core::fmt;
 
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 use warp::http::StatusCode;
-use warp::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use warp::http::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use warp::reply::Response;
 
 /// Why a webhook was refused, as a warp rejection and reply.
@@ -57,6 +57,9 @@ impl WebhookRejection {
         );
         if let Some(seconds) = self.0.retry_after() {
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.0.closes_connection() {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

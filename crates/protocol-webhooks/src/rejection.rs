@@ -73,6 +73,16 @@ pub enum Rejection {
 const STORE_UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
 impl Rejection {
+    /// Whether the answer must close the connection: the body was not read
+    /// to its end (too large, or cut short), so whatever follows on the
+    /// connection is not the start of a request. Adapters send
+    /// `Connection: close` then, so a keep-alive client does not send its
+    /// next webhook into a connection the server is about to drop.
+    #[must_use]
+    pub fn closes_connection(&self) -> bool {
+        matches!(self, Self::PayloadTooLarge { .. } | Self::IncompleteBody)
+    }
+
     /// The HTTP status code to answer with.
     #[must_use]
     pub fn status(&self) -> u16 {
