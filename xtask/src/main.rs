@@ -9,10 +9,12 @@
 mod ci;
 mod cmd;
 mod demo;
+mod fuzz;
 mod nostd;
 mod paths;
 mod redis;
 mod soak;
+mod timing;
 
 use core::fmt;
 use std::process::ExitCode;
@@ -30,11 +32,16 @@ commands:
                         127.0.0.1 port, send it all 15 signed sample events
                         plus a tampered and an unsigned one with the CLI, and
                         print what was accepted and refused
+  fuzz [--seconds N] [--target NAME]...
+                        run each cargo-fuzz target in turn (default 30 s
+                        each; needs the nightly toolchain)
   nostd                 build the no_std check crates under xtask/nostd
   soak [--requests N] [--framework NAME]...
                         load and fault tests of every adapter over
                         127.0.0.1, release build, full size (default 20000
                         requests per framework)
+  timing [--samples N]  dudect-style test: does verification time depend on
+                        where a wrong signature differs?
   help                  print this message
 ";
 
@@ -77,6 +84,8 @@ fn main() -> ExitCode {
         "nostd" => nostd::run(rest),
         "demo" => demo::run(rest).map_err(Error::failed),
         "soak" => soak::run(rest).map_err(Error::failed),
+        "fuzz" => fuzz::run(rest).map_err(Error::failed),
+        "timing" => timing::run(rest).map_err(Error::failed),
         "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
             return ExitCode::SUCCESS;

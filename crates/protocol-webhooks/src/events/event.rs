@@ -66,7 +66,9 @@ pub enum Payload {
     Group(Group),
     /// For `attachment.*` events.
     Attachment(Attachment),
-    /// For a type this version does not know, the payload as received.
+    /// For a type this version does not know, the payload as a JSON value
+    /// (numbers as `serde_json` parses them; [`Event::raw_payload`] has the
+    /// exact bytes).
     Unknown(serde_json::Value),
 }
 

@@ -1,5 +1,5 @@
 //! The shape shared by every resource model: a required `id`, optional
-//! documented fields, and every other field kept as received.
+//! documented fields, and every other field kept as a JSON value.
 //!
 //! Deserialization is written out (through a macro) rather than derived with
 //! `#[serde(flatten)]`, because flatten buffers the whole object before
@@ -22,7 +22,9 @@ macro_rules! resource_model {
             /// sent without one (the docs abbreviate group members that way).
             pub id: alloc::string::String,
             $( $(#[$field_meta])* pub $field: Option<$ty>, )*
-            /// Fields this version does not model, kept exactly as received.
+            /// Fields this version does not model, as JSON values. Numbers
+            /// and key order are as `serde_json` parses them; the exact
+            /// bytes are in [`Event::raw_payload`](crate::events::Event::raw_payload).
             pub extra: serde_json::Map<alloc::string::String, serde_json::Value>,
         }
 
