@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apps;
+
 use core::time::Duration;
 
 use criterion::Criterion;
@@ -52,4 +54,29 @@ pub fn body(size: usize) -> Vec<u8> {
     let event = protocol_webhooks::testing::MESSAGE_UPDATED_EVENT.as_bytes();
     assert!(event.is_ascii(), "the fixture is cut at arbitrary bytes");
     event.iter().copied().cycle().take(size).collect()
+}
+
+/// The webhook body the adapter benchmarks and the load test send: a
+/// `message.created` event whose message carries an attachment, Protocol's
+/// largest documented shape (880 bytes), which is what a typical delivery
+/// costs to verify and parse. The same bytes as the `parse` benchmark's
+/// `message.created_attachment`, so their figures can be set side by side.
+///
+/// # Panics
+/// If the sample message ever loses its empty attachment list, which is
+/// where the attachment goes.
+#[must_use]
+pub fn webhook_body() -> Vec<u8> {
+    use protocol_webhooks::events::EventType;
+    use protocol_webhooks::testing::{ATTACHMENT, sample_body};
+
+    let created = sample_body(&EventType::MessageCreated, "evt_sample");
+    let created = String::from_utf8(created).expect("sample bodies are UTF-8");
+    let empty = r#""attachments": []"#;
+    assert!(
+        created.contains(empty),
+        "the sample message lost its empty attachment list"
+    );
+    let attachment = format!(r#""attachments": [{}]"#, ATTACHMENT.trim_end());
+    created.replacen(empty, &attachment, 1).into_bytes()
 }

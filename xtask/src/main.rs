@@ -10,6 +10,7 @@ mod ci;
 mod cmd;
 mod demo;
 mod fuzz;
+mod loadtest;
 mod nostd;
 mod paths;
 mod redis;
@@ -35,6 +36,10 @@ commands:
   fuzz [--seconds N] [--target NAME]...
                         run each cargo-fuzz target in turn (default 30 s
                         each; needs the nightly toolchain)
+  loadtest [--framework F] [--duration S] [--connections N] [--rounds R]
+           [--all-routes] [--check]
+                        wrk against a plain-bytes route and a Webhook route
+                        of the same server, per framework, over 127.0.0.1
   nostd                 build the no_std check crates under xtask/nostd
   soak [--requests N] [--framework NAME]...
                         load and fault tests of every adapter over
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest).map_err(Error::failed),
         "soak" => soak::run(rest).map_err(Error::failed),
         "fuzz" => fuzz::run(rest).map_err(Error::failed),
+        "loadtest" => loadtest::run(rest).map_err(Error::failed),
         "timing" => timing::run(rest).map_err(Error::failed),
         "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
