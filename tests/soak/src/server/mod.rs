@@ -70,7 +70,7 @@ impl Shutdown {
 /// stop it.
 pub(crate) type Ready = Sender<Result<(SocketAddr, Shutdown), String>>;
 
-/// What every server needs: the webhook configuration of the brief and the
+/// What every server needs: the webhook configuration (one secret, the default limit) and the
 /// counts its handler adds to.
 pub(crate) struct App {
     pub(crate) config: WebhookConfig,
