@@ -31,7 +31,11 @@ impl Captured {
             .with_max_level(tracing::Level::DEBUG)
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // A callsite first hit on another test's thread, with no subscriber there,
+        // may have cached "never"; recompute with this thread's subscriber live.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     fn lines_with(&self, needle: &str) -> Vec<String> {

@@ -48,6 +48,9 @@ async fn each_rejection_logs_one_warning_with_its_class_only() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // A callsite first hit on another test's thread, with no subscriber there,
+    // may have cached "never"; recompute with this thread's subscriber live.
+    tracing::callsite::rebuild_interest_cache();
 
     let app = Router::new()
         .route(
@@ -108,6 +111,9 @@ async fn a_duplicate_is_logged_at_info_and_a_busy_delivery_as_a_warning() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // A callsite first hit on another test's thread, with no subscriber there,
+    // may have cached "never"; recompute with this thread's subscriber live.
+    tracing::callsite::rebuild_interest_cache();
 
     let dedup = Deduplicator::in_memory();
     let app = Router::new()

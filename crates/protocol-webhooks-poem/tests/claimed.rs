@@ -402,7 +402,11 @@ impl Logs {
             .with_ansi(false)
             .with_max_level(tracing::Level::DEBUG)
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // A callsite first hit on another test's thread, with no subscriber there,
+        // may have cached "never"; recompute with this thread's subscriber live.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     fn text(&self) -> String {
