@@ -3,9 +3,10 @@
 //! duplicate, a claim held elsewhere, a store that is full, a request that
 //! fails verification), a missing `Deduplicator`, and what is logged.
 
+use std::cell::RefCell;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::time::Duration;
 
 use poem::http::StatusCode;
@@ -396,17 +397,22 @@ struct Logs(Arc<Mutex<Vec<u8>>>);
 impl Logs {
     /// Sends this thread's logs here until the guard is dropped. The tests
     /// run on a current-thread runtime, so every request is served here.
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(self.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
-        // A callsite first hit on another test's thread, with no subscriber there,
-        // may have cached "never"; recompute with this thread's subscriber live.
-        tracing::callsite::rebuild_interest_cache();
-        guard
+    fn capture(&self) -> CaptureGuard {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            // One global subscriber that routes by thread: per-thread
+            // `set_default` subscribers share tracing's callsite interest
+            // cache with the other tests' threads and lost events.
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(ThreadLogs)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+        });
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(self.clone()));
+        CaptureGuard
     }
 
     fn text(&self) -> String {
@@ -438,10 +444,28 @@ impl io::Write for Logs {
     }
 }
 
-impl<'a> MakeWriter<'a> for Logs {
-    type Writer = Self;
+thread_local! {
+    /// The capturing test on this thread, if any.
+    static CAPTURE: RefCell<Option<Logs>> = const { RefCell::new(None) };
+}
 
-    fn make_writer(&'a self) -> Self {
-        self.clone()
+/// Stops capturing this thread's logs when dropped.
+struct CaptureGuard;
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| *capture.borrow_mut() = None);
+    }
+}
+
+/// Writes each log line to the capturing test on the current thread, or
+/// nowhere.
+struct ThreadLogs;
+
+impl<'a> MakeWriter<'a> for ThreadLogs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Logs {
+        CAPTURE.with(|capture| capture.borrow().clone().unwrap_or_default())
     }
 }
