@@ -93,6 +93,6 @@ pub(crate) fn incoming_body(
 /// with the exactly-once extractor.
 pub(crate) async fn verified_event(incoming: IncomingBody) -> Result<Event, WebhookRejection> {
     let body = incoming.verify().await.map_err(WebhookRejection::logged)?;
-    body.parse()
+    body.into_event()
         .map_err(|error| WebhookRejection::logged(Rejection::InvalidEvent(error)))
 }

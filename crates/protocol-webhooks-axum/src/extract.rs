@@ -62,7 +62,7 @@ where
         let config = WebhookConfig::from_ref(state);
         let event = async {
             let body = read_verified(&config, request).await?;
-            Ok(body.parse()?)
+            Ok(body.into_event()?)
         };
         event.await.map(Self).map_err(reject)
     }

@@ -65,7 +65,7 @@ pub(crate) async fn verified_event(
         .await
         .map_err(rejected)?;
     let event = verified
-        .parse()
+        .into_event()
         .map_err(|error| rejected(Rejection::from(error)))?;
     Ok(event)
 }

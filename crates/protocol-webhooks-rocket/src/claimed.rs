@@ -111,6 +111,6 @@ async fn claim(request: &Request<'_>, data: Data<'_>) -> Result<ClaimedEvent, Re
         request,
         "webhook de-duplicator missing: manage a Deduplicator or attach WebhookFairing::new(config).with_deduplicator(deduplicator)",
     )?;
-    let event = verified_body(request, data).await?.parse()?;
+    let event = verified_body(request, data).await?.into_event()?;
     deduplicator.claim(event).await
 }

@@ -80,7 +80,7 @@ impl<'r> FromData<'r> for Webhook {
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let event = verified_body(request, data)
             .await
-            .and_then(|body| Ok(body.parse()?));
+            .and_then(|body| Ok(body.into_event()?));
         outcome(request, event.map(Self))
     }
 }

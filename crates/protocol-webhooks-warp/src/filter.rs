@@ -112,7 +112,7 @@ where
 }
 
 async fn parse_event(body: VerifiedBody) -> Result<Webhook, warp::Rejection> {
-    body.parse()
+    body.into_event()
         .map(Webhook)
         .map_err(|error| reject(Rejection::InvalidEvent(error)))
 }

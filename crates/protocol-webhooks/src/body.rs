@@ -141,6 +141,16 @@ impl VerifiedBody {
     pub fn parse(&self) -> Result<crate::events::Event, crate::events::EventError> {
         crate::events::Event::from_slice(&self.0)
     }
+
+    /// Parses the verified bytes as a Protocol event that keeps them, without
+    /// copying them as [`parse`](Self::parse) does.
+    ///
+    /// # Errors
+    /// [`EventError`](crate::events::EventError) when the body is not a valid event.
+    #[cfg(feature = "events")]
+    pub fn into_event(self) -> Result<crate::events::Event, crate::events::EventError> {
+        crate::events::Event::from_vec(self.0)
+    }
 }
 
 impl AsRef<[u8]> for VerifiedBody {

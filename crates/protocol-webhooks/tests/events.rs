@@ -347,6 +347,51 @@ fn documented_event_verifies_and_parses_through_the_config() {
 }
 
 #[test]
+fn an_owned_body_parses_like_a_borrowed_one() {
+    for event_type in EventType::KNOWN {
+        let body = sample_body(&event_type, "evt_owned");
+        let owned = Event::from_vec(body.clone()).expect("owned body parses");
+        assert_eq!(
+            owned,
+            Event::from_slice(&body).expect("borrowed body parses")
+        );
+        assert_eq!(
+            owned.raw_payload().get(),
+            Event::from_slice(&body)
+                .expect("parses")
+                .raw_payload()
+                .get()
+        );
+    }
+    let mut invalid = MESSAGE_UPDATED_EVENT.as_bytes().to_vec();
+    invalid.insert(20, 0xff);
+    assert!(matches!(
+        Event::from_vec(invalid),
+        Err(EventError::NotUtf8 { valid_up_to: 20 })
+    ));
+    assert!(matches!(
+        Event::from_vec(b"{\"id\":\"e\"".to_vec()),
+        Err(EventError::Syntax { .. })
+    ));
+}
+
+#[test]
+fn a_verified_body_becomes_its_event_without_a_copy() {
+    let config = WebhookConfig::new("whsec_test_4f9c2b7e").expect("config");
+    let header = config.keys()[0]
+        .sign(MESSAGE_UPDATED_EVENT.as_bytes())
+        .to_hex();
+    let body = protocol_webhooks::VerifiedBody::verify(
+        &config,
+        MESSAGE_UPDATED_EVENT.as_bytes().to_vec(),
+        Some(header.as_str().as_bytes()),
+    )
+    .expect("verified");
+    let borrowed = body.parse().expect("parses");
+    assert_eq!(body.into_event().expect("parses"), borrowed);
+}
+
+#[test]
 fn deleted_events_parse_with_only_the_id_or_the_whole_object() {
     let objects = [
         (Resource::Contact, CONTACT),

@@ -2,6 +2,7 @@
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
@@ -104,7 +105,29 @@ impl Event {
         text.parse()
     }
 
-    fn parse_text(text: &str) -> Result<Self, EventError> {
+    /// Parses an event from a body the caller owns, keeping it without a
+    /// copy (see [`VerifiedBody::into_event`](crate::VerifiedBody::into_event)).
+    ///
+    /// # Errors
+    /// As [`Event::from_slice`].
+    pub fn from_vec(body: Vec<u8>) -> Result<Self, EventError> {
+        let text = String::from_utf8(body).map_err(|error| EventError::NotUtf8 {
+            valid_up_to: error.utf8_error().valid_up_to(),
+        })?;
+        Self::parse_owned(text.into_boxed_str())
+    }
+
+    fn parse_owned(body: Box<str>) -> Result<Self, EventError> {
+        let (id, event_type, payload) = Self::parse_parts(&body)?;
+        Ok(Self {
+            id,
+            event_type,
+            payload,
+            body,
+        })
+    }
+
+    fn parse_parts(text: &str) -> Result<(String, EventType, Payload), EventError> {
         let envelope: Envelope<'_> =
             serde_json::from_str(text).map_err(|error| envelope_error(text, &error))?;
         let event_type = envelope.event_type;
@@ -119,12 +142,7 @@ impl Event {
                 message: String::from("missing field `id`"),
             });
         }
-        Ok(Self {
-            id: envelope.id,
-            event_type,
-            payload,
-            body: Box::from(text),
-        })
+        Ok((envelope.id, event_type, payload))
     }
 
     /// The payload exactly as received, for fields or types this version
@@ -344,6 +362,12 @@ impl core::str::FromStr for Event {
     type Err = EventError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::parse_text(text)
+        let (id, event_type, payload) = Self::parse_parts(text)?;
+        Ok(Self {
+            id,
+            event_type,
+            payload,
+            body: Box::from(text),
+        })
     }
 }

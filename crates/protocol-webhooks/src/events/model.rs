@@ -80,7 +80,7 @@ macro_rules! resource_model {
                         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                             let mut model = $name::default();
                             let mut seen_id = false;
-                            $( let mut $field: Option<Option<$ty>> = None; )*
+                            $( let mut $field = false; )*
                             while let Some(key) = map.next_key::<Field>()? {
                                 match key {
                                     Field::id => {
@@ -92,10 +92,11 @@ macro_rules! resource_model {
                                     }
                                     $(
                                         Field::$field => {
-                                            if $field.is_some() {
+                                            if $field {
                                                 return Err(de::Error::duplicate_field(stringify!($field)));
                                             }
-                                            $field = Some(map.next_value()?);
+                                            $field = true;
+                                            model.$field = map.next_value()?;
                                         }
                                     )*
                                     Field::Other(name) => {
@@ -106,7 +107,6 @@ macro_rules! resource_model {
                                     }
                                 }
                             }
-                            $( model.$field = $field.flatten(); )*
                             Ok(model)
                         }
                     }
