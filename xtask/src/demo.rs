@@ -15,13 +15,13 @@ use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
 use std::ffi::OsString;
-use std::io::{self, BufRead as _, BufReader, Read, Write as _};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread;
-use std::time::Instant;
+use std::io::{self, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Output, Stdio};
+
+use crate::paths::{self, PathsError};
+use crate::server::{NotReady, Process, free_port};
 
 /// The example receivers, by the framework they use.
 const FRAMEWORKS: [&str; 5] = ["axum", "actix-web", "warp", "rocket", "poem"];
@@ -39,9 +39,6 @@ const SECRET_VAR: &str = "PROTOCOL_WEBHOOK_SECRET";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Server log lines kept to explain a failure.
-const LOG_TAIL: usize = 20;
-
 const USAGE: &str = "usage: cargo xtask demo [--framework axum|actix-web|warp|rocket|poem]";
 
 /// Why the demo did not pass.
@@ -57,8 +54,8 @@ pub(crate) enum DemoError {
     Spawn { program: String, error: io::Error },
     /// A program ran and failed.
     CommandFailed { command: String, status: ExitStatus },
-    /// `cargo metadata` printed no usable `target_directory`.
-    NoTargetDirectory,
+    /// The repository or the target directory could not be located.
+    Paths(PathsError),
     /// No loopback port could be reserved.
     NoFreePort(io::Error),
     /// The server stopped before it was ready.
@@ -87,9 +84,7 @@ impl fmt::Display for DemoError {
             Self::MissingFramework => write!(f, "--framework needs a value\n{USAGE}"),
             Self::Spawn { program, error } => write!(f, "cannot start {program}: {error}"),
             Self::CommandFailed { command, status } => write!(f, "`{command}` failed: {status}"),
-            Self::NoTargetDirectory => {
-                f.write_str("`cargo metadata` did not report a target_directory")
-            }
+            Self::Paths(error) => write!(f, "{error}"),
             Self::NoFreePort(error) => write!(f, "cannot reserve a loopback port: {error}"),
             Self::ServerExited { status, log } => {
                 write!(f, "the example server exited before listening ({status})")?;
@@ -132,31 +127,30 @@ pub(crate) fn run(args: &[String]) -> Result<(), DemoError> {
     let Some(framework) = parse_args(args)? else {
         return writeln!(io::stdout().lock(), "{USAGE}").map_err(DemoError::Output);
     };
-    let root = workspace_root();
+    let root = paths::project_root().map_err(DemoError::Paths)?;
+    let target = paths::target_dir(&root).map_err(DemoError::Paths)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let example = format!("example-{framework}");
 
-    run_checked(Command::new(&cargo).current_dir(&root).args([
-        "build",
-        "-p",
-        &example,
-        "-p",
-        CLI_PACKAGE,
-    ]))?;
-    let target = target_directory(&cargo, &root)?;
+    run_checked(
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args(["build", "-p", &example, "-p", CLI_PACKAGE, "--target-dir"])
+            .arg(&target),
+    )?;
     let binary = |name: &str| {
         target
             .join("debug")
             .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
     };
 
-    let port = free_port()?;
+    let port = free_port().map_err(DemoError::NoFreePort)?;
     let url = format!("http://127.0.0.1:{port}/webhooks");
     progress(&format!(
         "starting {example}, waiting for it to listen on {url}"
     ));
-    let mut server = Server::start(&binary(&example), port)?;
-    server.wait_until_ready(port)?;
+    let mut server = start_server(&binary(&example), port)?;
+    wait_until_ready(&mut server, port)?;
     progress("sending 15 signed events, one tampered and one unsigned");
 
     let cli = binary(CLI_BINARY);
@@ -209,12 +203,6 @@ fn parse_args(args: &[String]) -> Result<Option<String>, DemoError> {
     Ok(Some(framework))
 }
 
-/// The workspace root: xtask lives one level below it.
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
 fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
@@ -251,159 +239,43 @@ fn capture(command: &mut Command) -> Result<Output, DemoError> {
         })
 }
 
-/// Where cargo puts binaries; `cargo metadata` accounts for
-/// `CARGO_TARGET_DIR` and `.cargo/config.toml` alike.
-fn target_directory(cargo: &OsString, root: &Path) -> Result<PathBuf, DemoError> {
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"]);
-    let output = capture(&mut command)?;
-    if !output.status.success() {
-        return Err(DemoError::CommandFailed {
-            command: describe(&command),
-            status: output.status,
-        });
-    }
-    let json = String::from_utf8_lossy(&output.stdout);
-    json_string_field(&json, "target_directory")
-        .map(PathBuf::from)
-        .ok_or(DemoError::NoTargetDirectory)
-}
-
-/// The value of the first `"key": "..."` in a JSON text, unescaped. Enough
-/// for cargo's metadata without a JSON dependency in xtask.
-fn json_string_field(json: &str, key: &str) -> Option<String> {
-    let quoted_key = format!("\"{key}\"");
-    let after_key = &json[json.find(&quoted_key)? + quoted_key.len()..];
-    let value = after_key.trim_start().strip_prefix(':')?.trim_start();
-    let mut chars = value.strip_prefix('"')?.chars();
-    let mut out = String::new();
-    loop {
-        match chars.next()? {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                'b' => out.push('\u{8}'),
-                'f' => out.push('\u{c}'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                }
-                // `\"`, `\\` and `\/` stand for themselves.
-                other => out.push(other),
-            },
-            other => out.push(other),
-        }
-    }
-}
-
-/// A port that was free a moment ago. Another process could take it before
-/// the server binds; on a developer machine that is rare enough.
-fn free_port() -> Result<u16, DemoError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(DemoError::NoFreePort)?;
-    let port = listener.local_addr().map_err(DemoError::NoFreePort)?.port();
-    Ok(port)
-}
-
-/// The running example; killed when dropped, so no error path can leave it
-/// behind.
-struct Server {
-    child: Child,
-    log: Receiver<String>,
-}
-
-impl Server {
-    fn start(binary: &Path, port: u16) -> Result<Self, DemoError> {
-        let mut child = Command::new(binary)
+/// The example, with its output kept to tell when it is listening and, if
+/// it fails, why.
+fn start_server(binary: &Path, port: u16) -> Result<Process, DemoError> {
+    Process::spawn_logged(
+        Command::new(binary)
             .env(SECRET_VAR, DEMO_SECRET)
             .env("PORT", port.to_string())
             // Plain log lines, so the readiness message can be matched.
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|error| DemoError::Spawn {
-                program: binary.display().to_string(),
-                error,
-            })?;
-        let (sender, log) = mpsc::channel();
-        // Draining both pipes for the server's whole life also keeps it from
-        // blocking on a full pipe.
-        if let Some(stdout) = child.stdout.take() {
-            forward_lines(stdout, sender.clone());
-        }
-        if let Some(stderr) = child.stderr.take() {
-            forward_lines(stderr, sender);
-        }
-        Ok(Self { child, log })
-    }
-
-    /// Waits for the readiness line, or for the port to accept connections
-    /// (in case the log is filtered), within [`READY_TIMEOUT`].
-    fn wait_until_ready(&mut self, port: u16) -> Result<(), DemoError> {
-        let needle = format!("listening on http://127.0.0.1:{port}");
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let mut tail = Vec::new();
-        loop {
-            while let Ok(line) = self.log.recv_timeout(POLL_INTERVAL) {
-                if line.contains(&needle) {
-                    return Ok(());
-                }
-                remember(&mut tail, line);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // The readers may still hold its last words.
-                tail.extend(self.log.try_iter());
-                return Err(DemoError::ServerExited {
-                    status,
-                    log: tail.join("\n"),
-                });
-            }
-            if TcpStream::connect_timeout(&address, POLL_INTERVAL).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(DemoError::ServerNotReady {
-                    log: tail.join("\n"),
-                });
-            }
-        }
-    }
+            .stdin(Stdio::null()),
+    )
+    .map_err(|error| DemoError::Spawn {
+        program: binary.display().to_string(),
+        error,
+    })
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Either may fail only because the server already exited.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn remember(tail: &mut Vec<String>, line: String) {
-    if tail.len() == LOG_TAIL {
-        tail.remove(0);
-    }
-    tail.push(line);
-}
-
-/// Sends each line read from `pipe` until it closes.
-fn forward_lines(pipe: impl Read + Send + 'static, sender: Sender<String>) {
-    thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line), Ok(1..)) {
-            let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-            if sender.send(text).is_err() {
-                break;
-            }
-            line.clear();
-        }
+/// Waits for the readiness line, or for the port to accept connections
+/// (in case the log is filtered), within [`READY_TIMEOUT`].
+fn wait_until_ready(server: &mut Process, port: u16) -> Result<(), DemoError> {
+    let needle = format!("listening on http://127.0.0.1:{port}");
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let outcome = server.wait_until_ready(READY_TIMEOUT, POLL_INTERVAL, |server| {
+        let listening =
+            server.printed(&needle) || TcpStream::connect_timeout(&address, POLL_INTERVAL).is_ok();
+        if listening { Ok(()) } else { Err(()) }
     });
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(NotReady::Exited(status)) => Err(DemoError::ServerExited {
+            status,
+            log: server.log_tail(),
+        }),
+        Err(NotReady::TimedOut(())) => Err(DemoError::ServerNotReady {
+            log: server.log_tail(),
+        }),
+    }
 }
 
 /// One CLI invocation of the demo.
@@ -589,20 +461,6 @@ mod tests {
     }
 
     #[test]
-    fn target_directory_from_metadata() {
-        let json = r#"{"packages":[],"target_directory":"/work/my \"odd\" dir\\target\u00e9","version":1}"#;
-        assert_eq!(
-            json_string_field(json, "target_directory").as_deref(),
-            Some("/work/my \"odd\" dir\\target\u{e9}")
-        );
-        assert_eq!(json_string_field(r#"{"a": "b"}"#, "target_directory"), None);
-        assert_eq!(
-            json_string_field(r#"{"target_directory":"unterminated"#, "target_directory"),
-            None
-        );
-    }
-
-    #[test]
     fn report_lines() {
         assert_eq!(
             parse_report_line(r#"message.created       200     12 ms  {"id":"evt_1"}"#),
@@ -674,7 +532,7 @@ mod tests {
 
     /// A stand-in server: a shell script run with the demo's environment.
     #[cfg(unix)]
-    fn script(name: &str, body: &str) -> PathBuf {
+    fn script(name: &str, body: &str) -> std::path::PathBuf {
         use std::os::unix::fs::PermissionsExt as _;
         let path = std::env::temp_dir().join(format!("xtask-demo-{}-{name}", std::process::id()));
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
@@ -692,11 +550,9 @@ echo "INFO listening on http://127.0.0.1:$PORT"
 exec sleep 30"#,
         );
         let port = free_port().expect("port");
-        let mut server = Server::start(&script, port).expect("start");
-        let pid = server.child.id();
-        server
-            .wait_until_ready(port)
-            .expect("ready from the log line");
+        let mut server = start_server(&script, port).expect("start");
+        let pid = server.id();
+        wait_until_ready(&mut server, port).expect("ready from the log line");
         assert!(Path::new(&format!("/proc/{pid}")).exists(), "still running");
         drop(server);
         assert!(
@@ -711,8 +567,8 @@ exec sleep 30"#,
     fn a_server_that_exits_early_is_reported_with_its_output() {
         let script = script("exits", "echo 'cannot bind' >&2; exit 3");
         let port = free_port().expect("port");
-        let mut server = Server::start(&script, port).expect("start");
-        match server.wait_until_ready(port) {
+        let mut server = start_server(&script, port).expect("start");
+        match wait_until_ready(&mut server, port) {
             Err(DemoError::ServerExited { status, log }) => {
                 assert_eq!(status.code(), Some(3));
                 assert!(log.contains("cannot bind"), "{log}");

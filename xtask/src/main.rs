@@ -14,6 +14,7 @@ mod loadtest;
 mod nostd;
 mod paths;
 mod redis;
+mod server;
 mod soak;
 mod timing;
 

@@ -4,12 +4,13 @@
 
 use core::fmt;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::cmd::Cmd;
+use crate::server::{Process, free_port};
 
 /// The variable the tests read the server's URL from.
 const URL_VAR: &str = "REDIS_URL";
@@ -17,6 +18,7 @@ const URL_VAR: &str = "REDIS_URL";
 const INSTALL_HINT: &str = "sudo apt-get update && sudo apt-get install -y redis-server";
 /// How long a fresh server may take to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
+const PING_INTERVAL: Duration = Duration::from_millis(25);
 /// A free port can be taken by someone else between finding it and the
 /// server binding it; a few attempts with fresh ports make that harmless.
 const START_ATTEMPTS: usize = 3;
@@ -25,8 +27,9 @@ const START_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub(crate) struct RedisServer {
     url: String,
-    /// `None` when the server came from `REDIS_URL` and is not ours to stop.
-    child: Option<Child>,
+    /// Held only to be dropped, which stops the server; `None` when the
+    /// server came from `REDIS_URL` and is not ours to stop.
+    _server: Option<Process>,
 }
 
 impl RedisServer {
@@ -34,16 +37,6 @@ impl RedisServer {
     /// `redis://127.0.0.1:40123`.
     pub(crate) fn url(&self) -> &str {
         &self.url
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // Already gone is fine: either way it no longer runs.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -111,7 +104,7 @@ pub(crate) fn ensure_redis() -> Result<RedisServer, RedisError> {
 fn ensure_redis_from(configured: Option<String>) -> Result<RedisServer, RedisError> {
     if let Some(url) = configured {
         eprintln!("redis: using {URL_VAR}={url}");
-        return Ok(RedisServer { url, child: None });
+        return Ok(RedisServer { url, _server: None });
     }
     let program = match find_on_path("redis-server") {
         Some(program) => program,
@@ -177,49 +170,32 @@ fn start(program: &Path) -> Result<RedisServer, RedisError> {
     for _ in 0..START_ATTEMPTS {
         let port = free_port().map_err(RedisError::NoPort)?;
         ports.push(port);
-        let mut child = Command::new(program)
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(RedisError::Start)?;
-        // Owned from here, so every early return below stops the child.
-        let url = format!("redis://127.0.0.1:{port}");
-        if wait_until_ready(&mut child, port, READY_TIMEOUT) {
+        // Guarded from here, so a server that is not ready is stopped at the
+        // end of the attempt.
+        let mut process = Process::spawn(
+            Command::new(program)
+                .args(["--port", &port.to_string()])
+                .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .map_err(RedisError::Start)?;
+        // An exit counts as not ready: the port was likely taken meanwhile,
+        // and the next attempt gets a fresh one.
+        let ready = process.wait_until_ready(READY_TIMEOUT, PING_INTERVAL, |_| {
+            if answers_ping(port) { Ok(()) } else { Err(()) }
+        });
+        if ready.is_ok() {
+            let url = format!("redis://127.0.0.1:{port}");
             eprintln!("redis: started redis-server at {url}");
             return Ok(RedisServer {
                 url,
-                child: Some(child),
+                _server: Some(process),
             });
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
     Err(RedisError::NotReady { ports })
-}
-
-/// Whether the child answers `PING` on `port` before `timeout`; false as
-/// soon as it exits (e.g. the port was taken in the meantime).
-fn wait_until_ready(child: &mut Child, port: u16, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return false;
-        }
-        if answers_ping(port) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    false
-}
-
-/// A port on 127.0.0.1 that nothing listened on a moment ago.
-fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// Whether a Redis on `127.0.0.1:port` answers an inline `PING` with `+PONG`.
@@ -244,7 +220,7 @@ mod tests {
 
     /// A one-connection server that answers whatever it is sent with `reply`.
     fn fake_server(reply: &'static [u8]) -> (u16, thread::JoinHandle<()>) {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let port = listener.local_addr().expect("address").port();
         let server = thread::spawn(move || {
             if let Ok((mut stream, _)) = listener.accept() {
@@ -255,13 +231,6 @@ mod tests {
             }
         });
         (port, server)
-    }
-
-    #[test]
-    fn a_free_port_can_be_bound() {
-        let port = free_port().expect("free port");
-        assert_ne!(port, 0);
-        assert!(TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok());
     }
 
     #[test]
@@ -279,15 +248,6 @@ mod tests {
     fn ping_on_a_closed_port_fails() {
         let port = free_port().expect("free port");
         assert!(!answers_ping(port));
-    }
-
-    #[test]
-    fn an_exited_child_is_not_ready() {
-        let mut child = Command::new("true").spawn().expect("spawn");
-        let port = free_port().expect("free port");
-        let started = Instant::now();
-        assert!(!wait_until_ready(&mut child, port, Duration::from_secs(5)));
-        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
@@ -310,7 +270,7 @@ mod tests {
     fn a_configured_url_is_used_as_is() {
         let server = ensure_redis_from(Some(String::from("redis://10.0.0.7:6380"))).expect("url");
         assert_eq!(server.url(), "redis://10.0.0.7:6380");
-        assert!(server.child.is_none());
+        assert!(server._server.is_none());
     }
 
     #[test]
