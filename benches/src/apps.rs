@@ -1,22 +1,48 @@
-//! The apps the `adapters` benchmark compares, one pair per framework,
-//! shared with the `adapter_calls` example that counts their instructions.
+//! The apps the benchmarks and the load-test server run, one module per
+//! framework, built from the same handlers so that every measurement
+//! compares like with like.
 //!
-//! Each pair differs only in its handler ([`Handler`]): `Baseline` takes the
-//! framework's plain bytes extractor and calls
-//! [`WebhookConfig::verify_event`] by hand; `Ours` takes the adapter's
-//! `Webhook` extractor. Both answer 200 on [`PATH`] for the [`Signed`]
-//! request.
+//! Every module has the five handlers [`routes`] names, each answering 200
+//! for the [`Signed`] request:
+//!
+//! - `raw` takes the framework's plain bytes extractor and verifies nothing;
+//! - `by_hand` takes the plain bytes and calls
+//!   [`WebhookConfig::verify_event`] itself ([`Handler::Baseline`]);
+//! - `raw_webhook` takes the adapter's `RawWebhook` (size limit, signature);
+//! - `json_checked` takes `RawWebhook`, then checks the body is JSON without
+//!   building anything from it: the least any extractor that refuses
+//!   malformed JSON must do after verifying;
+//! - `webhook` takes the adapter's `Webhook` ([`Handler::Ours`]).
+//!
+//! The `adapters` benchmark and the `adapter_calls` example mount one
+//! handler at [`PATH`] (`app`, `service` or `client`); the load-test server
+//! mounts all five (`server`).
 
 use core::hint::black_box;
 
-use protocol_webhooks::{SIGNATURE_HEADER, WebhookConfig};
+use protocol_webhooks::events::Event;
+use protocol_webhooks::{Rejection, SIGNATURE_HEADER, WebhookConfig};
 
 use crate::{SECRET, webhook_body};
 
-/// The route both apps of every framework serve.
-pub const PATH: &str = "/webhooks";
+/// The route every in-process app serves its one handler on.
+pub const PATH: &str = routes::WEBHOOK;
 
-/// Which handler an app runs.
+/// The load-test server's routes, one per handler.
+pub mod routes {
+    /// The framework's plain bytes, nothing verified.
+    pub const RAW: &str = "/raw";
+    /// Plain bytes, then `verify_event` by hand.
+    pub const BY_HAND: &str = "/by-hand";
+    /// The adapter's `RawWebhook`: size limit and signature, no parse.
+    pub const RAW_WEBHOOK: &str = "/raw-webhook";
+    /// `RawWebhook`, then a JSON syntax check and no typed model.
+    pub const JSON_CHECKED: &str = "/json-checked";
+    /// The adapter's `Webhook`: size limit, signature, typed event.
+    pub const WEBHOOK: &str = "/webhooks";
+}
+
+/// Which handler an in-process app runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handler {
     /// The framework's plain bytes extractor, then `verify_event` by hand.
@@ -38,6 +64,24 @@ impl Handler {
             Self::Ours => "ours_webhook",
         }
     }
+}
+
+/// The status a by-hand handler answers: 200 for an event, and for a
+/// rejection the core's status, as every adapter answers.
+fn status_of(outcome: Result<Event, Rejection>) -> u16 {
+    match outcome {
+        Ok(event) => {
+            black_box(event);
+            200
+        }
+        Err(rejection) => rejection.status(),
+    }
+}
+
+/// Whether the bytes are one JSON value, checked without keeping anything
+/// of it.
+fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// The request every app is sent: [`webhook_body`], signed with [`SECRET`],
@@ -96,7 +140,7 @@ pub fn current_thread() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-/// axum: a `Router`, driven with `tower::ServiceExt::oneshot`.
+/// axum: a `Router`, driven with `tower::ServiceExt::oneshot` in-process.
 pub mod axum_apps {
     use axum::Router;
     use axum::body::{Body, Bytes};
@@ -104,30 +148,45 @@ pub mod axum_apps {
     use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
     use axum::http::{HeaderValue, StatusCode};
     use axum::routing::post;
-    use protocol_webhooks_axum::Webhook;
+    use protocol_webhooks_axum::{RawWebhook, Webhook};
 
-    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box};
+    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box, routes};
+
+    fn status(code: u16) -> StatusCode {
+        StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    async fn raw(body: Bytes) -> StatusCode {
+        black_box(body);
+        StatusCode::OK
+    }
 
     /// Reads the header before the body, since `Bytes` consumes the request;
     /// cloning one `HeaderValue` is cheaper than axum's `HeaderMap`
     /// extractor, which clones them all.
-    async fn baseline(State(config): State<WebhookConfig>, request: Request) -> StatusCode {
+    async fn by_hand(State(config): State<WebhookConfig>, request: Request) -> StatusCode {
         let signature = request.headers().get(SIGNATURE_HEADER).cloned();
         let Ok(body) = Bytes::from_request(request, &()).await else {
             return StatusCode::BAD_REQUEST;
         };
-        match config.verify_event(&body, signature.as_ref().map(HeaderValue::as_bytes)) {
-            Ok(event) => {
-                black_box(event);
-                StatusCode::OK
-            }
-            Err(rejection) => {
-                StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST)
-            }
+        let outcome = config.verify_event(&body, signature.as_ref().map(HeaderValue::as_bytes));
+        status(super::status_of(outcome))
+    }
+
+    async fn raw_webhook(RawWebhook(body): RawWebhook) -> StatusCode {
+        black_box(body);
+        StatusCode::OK
+    }
+
+    async fn json_checked(RawWebhook(body): RawWebhook) -> StatusCode {
+        if super::is_json(body.as_bytes()) {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
         }
     }
 
-    async fn ours(Webhook(event): Webhook) -> StatusCode {
+    async fn webhook(Webhook(event): Webhook) -> StatusCode {
         black_box(event);
         StatusCode::OK
     }
@@ -135,10 +194,21 @@ pub mod axum_apps {
     /// The app for `handler`, with the configuration as its state.
     pub fn app(config: WebhookConfig, handler: Handler) -> Router {
         let route = match handler {
-            Handler::Baseline => post(baseline),
-            Handler::Ours => post(ours),
+            Handler::Baseline => post(by_hand),
+            Handler::Ours => post(webhook),
         };
         Router::new().route(PATH, route).with_state(config)
+    }
+
+    /// Every handler on its route, for the load-test server.
+    pub fn server(config: WebhookConfig) -> Router {
+        Router::new()
+            .route(routes::RAW, post(raw))
+            .route(routes::BY_HAND, post(by_hand))
+            .route(routes::RAW_WEBHOOK, post(raw_webhook))
+            .route(routes::JSON_CHECKED, post(json_checked))
+            .route(routes::WEBHOOK, post(webhook))
+            .with_state(config)
     }
 
     /// The signed request, as a client sends it.
@@ -156,19 +226,28 @@ pub mod axum_apps {
 }
 
 /// actix-web: a service from `actix_web::test::init_service`, driven with
-/// `actix_web::test::call_service` inside an actix `System`.
+/// `actix_web::test::call_service` inside an actix `System` in-process.
 pub mod actix_apps {
     use actix_web::dev::{Service, ServiceResponse};
     use actix_web::http::StatusCode;
     use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
     use actix_web::{App, HttpRequest, HttpResponse, test, web};
-    use protocol_webhooks_actix_web::Webhook;
+    use protocol_webhooks_actix_web::{RawWebhook, Webhook};
 
-    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box};
+    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box, routes};
+
+    fn status(code: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST))
+    }
+
+    async fn raw(body: web::Bytes) -> HttpResponse {
+        black_box(body);
+        HttpResponse::Ok().finish()
+    }
 
     /// The configuration comes from the app data, where the adapter finds
     /// it too.
-    async fn baseline(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    async fn by_hand(request: HttpRequest, body: web::Bytes) -> HttpResponse {
         let Some(config) = request.app_data::<WebhookConfig>() else {
             return HttpResponse::InternalServerError().finish();
         };
@@ -176,18 +255,23 @@ pub mod actix_apps {
             .headers()
             .get(SIGNATURE_HEADER)
             .map(HeaderValue::as_bytes);
-        match config.verify_event(&body, signature) {
-            Ok(event) => {
-                black_box(event);
-                HttpResponse::Ok().finish()
-            }
-            Err(rejection) => HttpResponse::new(
-                StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            ),
+        status(super::status_of(config.verify_event(&body, signature)))
+    }
+
+    async fn raw_webhook(RawWebhook(body): RawWebhook) -> HttpResponse {
+        black_box(body);
+        HttpResponse::Ok().finish()
+    }
+
+    async fn json_checked(RawWebhook(body): RawWebhook) -> HttpResponse {
+        if super::is_json(body.as_bytes()) {
+            HttpResponse::Ok().finish()
+        } else {
+            HttpResponse::BadRequest().finish()
         }
     }
 
-    async fn ours(Webhook(event): Webhook) -> HttpResponse {
+    async fn webhook(Webhook(event): Webhook) -> HttpResponse {
         black_box(event);
         HttpResponse::Ok().finish()
     }
@@ -200,10 +284,21 @@ pub mod actix_apps {
     ) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>
     {
         let route = match handler {
-            Handler::Baseline => web::post().to(baseline),
-            Handler::Ours => web::post().to(ours),
+            Handler::Baseline => web::post().to(by_hand),
+            Handler::Ours => web::post().to(webhook),
         };
         test::init_service(App::new().app_data(config).route(PATH, route)).await
+    }
+
+    /// Every handler on its route, for the load-test server's apps (which
+    /// also need the configuration as app data).
+    pub fn server(routes_config: &mut web::ServiceConfig) {
+        routes_config
+            .route(routes::RAW, web::post().to(raw))
+            .route(routes::BY_HAND, web::post().to(by_hand))
+            .route(routes::RAW_WEBHOOK, web::post().to(raw_webhook))
+            .route(routes::JSON_CHECKED, web::post().to(json_checked))
+            .route(routes::WEBHOOK, web::post().to(webhook));
     }
 
     /// The signed request; `set_payload` also sets `Content-Length`, as a
@@ -218,53 +313,121 @@ pub mod actix_apps {
     }
 }
 
-/// warp: filters, driven with `warp::test::RequestBuilder::reply`.
+/// warp: filters, driven with `warp::test::RequestBuilder::reply`
+/// in-process.
 pub mod warp_apps {
     use bytes::Bytes;
-    use protocol_webhooks_warp::{Webhook, recover, webhook};
+    use protocol_webhooks_warp::{RawWebhook, Webhook, raw_webhook, recover, webhook};
     use warp::Filter;
     use warp::http::StatusCode;
     use warp::test::RequestBuilder;
 
-    use super::{PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box};
+    use super::{PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box, routes};
 
-    /// The baseline filter. warp has no default body limit, so a
-    /// hand-written handler sets one, like the adapter's.
-    pub fn baseline(
+    /// `POST` on exactly `route` (one segment after the slash).
+    fn post_on(route: &'static str) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+        warp::path(route.trim_start_matches('/'))
+            .and(warp::path::end())
+            .and(warp::post())
+    }
+
+    /// warp has no default body limit, so a hand-written handler sets one,
+    /// like the adapter's.
+    fn plain_body(
+        body_limit: usize,
+    ) -> impl Filter<Extract = (Bytes,), Error = warp::Rejection> + Clone {
+        let limit = u64::try_from(body_limit).unwrap_or(u64::MAX);
+        warp::body::content_length_limit(limit).and(warp::body::bytes())
+    }
+
+    fn raw(
+        body_limit: usize,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        post_on(routes::RAW)
+            .and(plain_body(body_limit))
+            .map(|body: Bytes| {
+                black_box(body);
+                StatusCode::OK
+            })
+    }
+
+    fn by_hand(
+        route: &'static str,
         config: WebhookConfig,
     ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-        let limit = u64::try_from(config.body_limit()).unwrap_or(u64::MAX);
-        warp::path!("webhooks")
-            .and(warp::post())
+        post_on(route)
             .and(warp::header::optional::<String>(SIGNATURE_HEADER))
-            .and(warp::body::content_length_limit(limit))
-            .and(warp::body::bytes())
+            .and(plain_body(config.body_limit()))
             .map(move |signature: Option<String>, body: Bytes| {
-                match config.verify_event(&body, signature.as_ref().map(String::as_bytes)) {
-                    Ok(event) => {
-                        black_box(event);
-                        StatusCode::OK
-                    }
-                    Err(rejection) => {
-                        StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST)
-                    }
+                let outcome = config.verify_event(&body, signature.as_ref().map(String::as_bytes));
+                StatusCode::from_u16(super::status_of(outcome)).unwrap_or(StatusCode::BAD_REQUEST)
+            })
+            .recover(recover)
+    }
+
+    fn raw_verified(
+        config: WebhookConfig,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        post_on(routes::RAW_WEBHOOK)
+            .and(raw_webhook(config))
+            .map(|RawWebhook(body): RawWebhook| {
+                black_box(body);
+                StatusCode::OK
+            })
+            .recover(recover)
+    }
+
+    fn json_checked(
+        config: WebhookConfig,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        post_on(routes::JSON_CHECKED)
+            .and(raw_webhook(config))
+            .map(|RawWebhook(body): RawWebhook| {
+                if super::is_json(body.as_bytes()) {
+                    StatusCode::OK
+                } else {
+                    StatusCode::BAD_REQUEST
                 }
             })
             .recover(recover)
     }
 
-    /// The adapter's filter.
-    pub fn ours(
+    fn verified(
+        route: &'static str,
         config: WebhookConfig,
     ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-        warp::path!("webhooks")
-            .and(warp::post())
+        post_on(route)
             .and(webhook(config))
             .map(|Webhook(event): Webhook| {
                 black_box(event);
                 StatusCode::OK
             })
             .recover(recover)
+    }
+
+    /// The baseline filter, on [`PATH`].
+    pub fn baseline(
+        config: WebhookConfig,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        by_hand(PATH, config)
+    }
+
+    /// The adapter's filter, on [`PATH`].
+    pub fn ours(
+        config: WebhookConfig,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        verified(PATH, config)
+    }
+
+    /// Every handler on its route, for the load-test server.
+    pub fn server(
+        config: WebhookConfig,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        raw(config.body_limit())
+            .or(by_hand(routes::BY_HAND, config.clone()))
+            .or(raw_verified(config.clone()))
+            .or(json_checked(config.clone()))
+            .or(verified(routes::WEBHOOK, config))
     }
 
     /// The signed request; `body` also sets `Content-Length`, as a real
@@ -279,11 +442,12 @@ pub mod warp_apps {
     }
 }
 
-/// Rocket: an untracked asynchronous local `Client`.
+/// Rocket: an untracked asynchronous local `Client` in-process. Every
+/// handler's route is `/`, mounted where it is served.
 pub mod rocket_apps {
     use core::convert::Infallible;
 
-    use protocol_webhooks_rocket::{Webhook, WebhookFairing};
+    use protocol_webhooks_rocket::{RawWebhook, Webhook, WebhookFairing};
     use rocket::data::Capped;
     use rocket::http::{ContentType, Header, Status};
     use rocket::local::asynchronous::{Client, LocalRequest};
@@ -291,7 +455,7 @@ pub mod rocket_apps {
     use rocket::request::{self, FromRequest, Request};
     use rocket::{Build, Rocket, State};
 
-    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box};
+    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box, routes};
 
     /// The signature header as a request guard, the way a Rocket handler
     /// reads a header.
@@ -308,9 +472,19 @@ pub mod rocket_apps {
     }
 
     /// `Capped` tells a complete body from one cut at Rocket's `bytes`
-    /// limit (8 KiB by default, well above the body measured).
-    #[rocket::post("/webhooks", data = "<body>")]
-    fn baseline(
+    /// limit (8 KiB by default, well above the body sent).
+    #[rocket::post("/", data = "<body>")]
+    fn raw(body: Capped<Vec<u8>>) -> Status {
+        if body.is_complete() {
+            black_box(body);
+            Status::Ok
+        } else {
+            Status::PayloadTooLarge
+        }
+    }
+
+    #[rocket::post("/", data = "<body>")]
+    fn by_hand(
         config: &State<WebhookConfig>,
         signature: SignatureHeader<'_>,
         body: Capped<Vec<u8>>,
@@ -319,28 +493,39 @@ pub mod rocket_apps {
             return Status::PayloadTooLarge;
         }
         let body = body.into_inner();
-        match config.verify_event(&body, signature.0.map(str::as_bytes)) {
-            Ok(event) => {
-                black_box(event);
-                Status::Ok
-            }
-            Err(rejection) => Status::new(rejection.status()),
+        Status::new(super::status_of(
+            config.verify_event(&body, signature.0.map(str::as_bytes)),
+        ))
+    }
+
+    #[rocket::post("/", data = "<webhook>")]
+    fn raw_webhook(webhook: RawWebhook) -> Status {
+        black_box(webhook);
+        Status::Ok
+    }
+
+    #[rocket::post("/", data = "<webhook>")]
+    fn json_checked(webhook: RawWebhook) -> Status {
+        if super::is_json(webhook.into_inner().as_bytes()) {
+            Status::Ok
+        } else {
+            Status::BadRequest
         }
     }
 
-    #[rocket::post("/webhooks", data = "<webhook>")]
-    fn ours(webhook: Webhook) -> Status {
+    #[rocket::post("/", data = "<webhook>")]
+    fn webhook(webhook: Webhook) -> Status {
         black_box(webhook);
         Status::Ok
     }
 
     /// The fairing manages the configuration and registers the JSON
-    /// catchers in both apps, so only the handler differs. Logging is off:
+    /// catchers, so only the handler differs between apps. Logging is off:
     /// Rocket logs every request by default, which would dominate.
-    fn app(config: WebhookConfig) -> Rocket<Build> {
+    fn app(config: WebhookConfig, settings: rocket::Config) -> Rocket<Build> {
         let settings = rocket::Config {
             log_level: rocket::config::LogLevel::Off,
-            ..rocket::Config::release_default()
+            ..settings
         };
         rocket::custom(settings).attach(WebhookFairing::new(config))
     }
@@ -352,12 +537,23 @@ pub mod rocket_apps {
     /// If Rocket refuses the app.
     pub async fn client(config: WebhookConfig, handler: Handler) -> Client {
         let routes = match handler {
-            Handler::Baseline => rocket::routes![baseline],
-            Handler::Ours => rocket::routes![ours],
+            Handler::Baseline => rocket::routes![by_hand],
+            Handler::Ours => rocket::routes![webhook],
         };
-        Client::untracked(app(config).mount("/", routes))
+        Client::untracked(app(config, rocket::Config::release_default()).mount(PATH, routes))
             .await
             .expect("a valid Rocket app")
+    }
+
+    /// Every handler on its route, for the load-test server, with
+    /// `settings` (address, port, workers) and logging off.
+    pub fn server(config: WebhookConfig, settings: rocket::Config) -> Rocket<Build> {
+        app(config, settings)
+            .mount(routes::RAW, rocket::routes![raw])
+            .mount(routes::BY_HAND, rocket::routes![by_hand])
+            .mount(routes::RAW_WEBHOOK, rocket::routes![raw_webhook])
+            .mount(routes::JSON_CHECKED, rocket::routes![json_checked])
+            .mount(routes::WEBHOOK, rocket::routes![webhook])
     }
 
     /// The signed request; the local client sets no `Content-Length` of its
@@ -372,21 +568,27 @@ pub mod rocket_apps {
     }
 }
 
-/// Poem: an endpoint, driven with `Endpoint::call`.
+/// Poem: an endpoint, driven with `Endpoint::call` in-process.
 pub mod poem_apps {
     use bytes::Bytes;
     use poem::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
     use poem::http::{HeaderValue, Method, StatusCode};
     use poem::web::Data;
     use poem::{Endpoint, EndpointExt, Request, Response, Route, handler, post};
-    use protocol_webhooks_poem::Webhook;
+    use protocol_webhooks_poem::{RawWebhook, Webhook};
 
-    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box};
+    use super::{Handler, PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box, routes};
+
+    #[handler]
+    async fn raw(body: Bytes) -> StatusCode {
+        black_box(body);
+        StatusCode::OK
+    }
 
     /// The configuration comes from `.data(config)`, where the adapter finds
     /// it too.
     #[handler]
-    async fn baseline(
+    async fn by_hand(
         request: &Request,
         Data(config): Data<&WebhookConfig>,
         body: Bytes,
@@ -395,19 +597,27 @@ pub mod poem_apps {
             .headers()
             .get(SIGNATURE_HEADER)
             .map(HeaderValue::as_bytes);
-        match config.verify_event(&body, signature) {
-            Ok(event) => {
-                black_box(event);
-                StatusCode::OK
-            }
-            Err(rejection) => {
-                StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST)
-            }
+        let outcome = config.verify_event(&body, signature);
+        StatusCode::from_u16(super::status_of(outcome)).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    #[handler]
+    async fn raw_webhook(RawWebhook(body): RawWebhook) -> StatusCode {
+        black_box(body);
+        StatusCode::OK
+    }
+
+    #[handler]
+    async fn json_checked(RawWebhook(body): RawWebhook) -> StatusCode {
+        if super::is_json(body.as_bytes()) {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
         }
     }
 
     #[handler]
-    async fn ours(Webhook(event): Webhook) -> StatusCode {
+    async fn webhook(Webhook(event): Webhook) -> StatusCode {
         black_box(event);
         StatusCode::OK
     }
@@ -415,10 +625,21 @@ pub mod poem_apps {
     /// The endpoint for `handler`, with the configuration as route data.
     pub fn app(config: WebhookConfig, handler: Handler) -> impl Endpoint<Output = Response> {
         let route = match handler {
-            Handler::Baseline => Route::new().at(PATH, post(baseline)),
-            Handler::Ours => Route::new().at(PATH, post(ours)),
+            Handler::Baseline => Route::new().at(PATH, post(by_hand)),
+            Handler::Ours => Route::new().at(PATH, post(webhook)),
         };
         route.data(config)
+    }
+
+    /// Every handler on its route, for the load-test server.
+    pub fn server(config: WebhookConfig) -> impl Endpoint<Output = Response> {
+        Route::new()
+            .at(routes::RAW, post(raw))
+            .at(routes::BY_HAND, post(by_hand))
+            .at(routes::RAW_WEBHOOK, post(raw_webhook))
+            .at(routes::JSON_CHECKED, post(json_checked))
+            .at(routes::WEBHOOK, post(webhook))
+            .data(config)
     }
 
     /// The signed request, as a client sends it.
