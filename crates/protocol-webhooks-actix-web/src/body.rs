@@ -3,7 +3,10 @@
 use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
 use futures_util::StreamExt as _;
-use protocol_webhooks::{Rejection, SIGNATURE_HEADER, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{
+    Rejection, SIGNATURE_HEADER, SignatureError, VerifiedBody, WebhookConfig,
+    signature_header_value,
+};
 
 /// What verification needs from a request, taken before the handler runs:
 /// the configuration, the head's declared length and signature, and the
@@ -11,7 +14,9 @@ use protocol_webhooks::{Rejection, SIGNATURE_HEADER, VerifiedBody, WebhookConfig
 pub(crate) struct IncomingBody {
     config: WebhookConfig,
     declared_length: Option<u64>,
-    signature: Option<HeaderValue>,
+    /// Decided from the head, but reported only once the body is read, so
+    /// the size is checked first whatever the header.
+    signature: Result<Option<HeaderValue>, SignatureError>,
     payload: Payload,
 }
 
@@ -23,7 +28,8 @@ impl IncomingBody {
             // `HeaderMap` lookups ignore the case of the name. The value is
             // kept as raw bytes: one that is not visible ASCII is malformed,
             // not missing.
-            signature: headers.get(SIGNATURE_HEADER).cloned(),
+            signature: signature_header_value(headers.get_all(SIGNATURE_HEADER))
+                .map(Option::<&HeaderValue>::cloned),
             payload,
         }
     }
@@ -40,7 +46,8 @@ impl IncomingBody {
             })?;
             body.push(&chunk)?;
         }
-        body.finish(self.signature.as_ref().map(HeaderValue::as_bytes))
+        let signature = self.signature?;
+        body.finish(signature.as_ref().map(HeaderValue::as_bytes))
     }
 }
 

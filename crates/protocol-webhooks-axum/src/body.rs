@@ -6,7 +6,9 @@ use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderValue};
 use http_body::Body as _;
 use http_body_util::BodyExt as _;
-use protocol_webhooks::{Rejection, SIGNATURE_HEADER, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{
+    Rejection, SIGNATURE_HEADER, VerifiedBody, WebhookConfig, signature_header_value,
+};
 
 /// Feeds the body to the core's collector frame by frame, then checks the
 /// signature header against the exact bytes received.
@@ -29,11 +31,10 @@ pub(crate) async fn read_verified(
             collector.push(chunk)?;
         }
     }
-    let signature = parts
-        .headers
-        .get(SIGNATURE_HEADER)
-        .map(HeaderValue::as_bytes);
-    collector.finish(signature)
+    // Looked at only now, so a repeated header is refused after the size
+    // check like every other signature failure.
+    let signature = signature_header_value(parts.headers.get_all(SIGNATURE_HEADER))?;
+    collector.finish(signature.map(HeaderValue::as_bytes))
 }
 
 /// The length the client announced, so an oversized body is refused before

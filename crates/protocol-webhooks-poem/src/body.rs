@@ -5,7 +5,10 @@ use core::pin::pin;
 use futures_util::StreamExt;
 use poem::http::header::CONTENT_LENGTH;
 use poem::{Body, Request};
-use protocol_webhooks::{Rejection, SIGNATURE_HEADER, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{
+    Rejection, SIGNATURE_HEADER, SignatureError, VerifiedBody, WebhookConfig,
+    signature_header_value,
+};
 
 /// Reads `body` chunk by chunk into the core's collector and checks the
 /// signature: size first (from `Content-Length` before any byte is read,
@@ -22,7 +25,7 @@ pub(crate) async fn read_verified_body(
         // Returning here drops the stream: nothing more is read or buffered.
         collector.push(&chunk)?;
     }
-    collector.finish(signature_header(request))
+    collector.finish(signature_header(request)?)
 }
 
 /// The declared `Content-Length`; an unreadable one counts as undeclared,
@@ -40,9 +43,10 @@ fn declared_length(request: &Request) -> Option<u64> {
 
 /// The signature header's raw bytes: a value that is not visible ASCII is
 /// still present, and the core refuses it as malformed.
-fn signature_header(request: &Request) -> Option<&[u8]> {
-    request
-        .headers()
-        .get(SIGNATURE_HEADER)
-        .map(poem::http::HeaderValue::as_bytes)
+///
+/// # Errors
+/// [`SignatureError::Repeated`] when the header is sent more than once.
+fn signature_header(request: &Request) -> Result<Option<&[u8]>, SignatureError> {
+    let value = signature_header_value(request.headers().get_all(SIGNATURE_HEADER))?;
+    Ok(value.map(poem::http::HeaderValue::as_bytes))
 }

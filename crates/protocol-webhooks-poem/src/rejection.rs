@@ -12,12 +12,13 @@ use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 /// `Retry-After` of the [`Rejection`] inside.
 ///
 /// The extractors return it (as a [`poem::Error`]) when the body is too
-/// large (413), the signature is missing, malformed or wrong (401), the body
-/// is not a valid event or could not be read (400), or the configuration is
-/// missing (500); [`ClaimedWebhook`](crate::ClaimedWebhook) also when the
-/// event was processed already (200, and the handler does not run), is
-/// being processed by another delivery (409) or cannot be claimed because
-/// the store is unavailable (503). It is a separate type because Poem's
+/// large (413), the signature is missing, sent more than once, malformed or
+/// wrong (401), the body is not a valid event or could not be read (400), or
+/// the configuration is missing (500);
+/// [`ClaimedWebhook`](crate::ClaimedWebhook) also when the event was
+/// processed already (200, and the handler does not run), is being
+/// processed by another delivery (409) or cannot be claimed because the
+/// store is unavailable (503). It is a separate type because Poem's
 /// response traits cannot be implemented on the core's [`Rejection`] from
 /// this crate.
 ///

@@ -1,6 +1,9 @@
 //! Reading a request body under the webhook limit while verifying it.
 
-use protocol_webhooks::{Rejection, SIGNATURE_HEADER, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{
+    Rejection, SIGNATURE_HEADER, SignatureError, VerifiedBody, WebhookConfig,
+    signature_header_value,
+};
 use rocket::Request;
 use rocket::data::{ByteUnit, Data};
 use rocket::tokio::io::AsyncReadExt;
@@ -50,7 +53,7 @@ pub(crate) async fn read_verified(
     if declared.is_some_and(|length| u64::try_from(collector.len()).ok() != Some(length)) {
         return Err(Rejection::IncompleteBody);
     }
-    collector.finish(signature_header(request))
+    collector.finish(signature_header(request)?)
 }
 
 /// The declared `Content-Length`, so an oversized body is refused before a
@@ -64,10 +67,13 @@ fn declared_length(request: &Request<'_>) -> Option<u64> {
 }
 
 /// Rocket matches header names without regard to case. It drops values that
-/// are not UTF-8 before any guard runs, so such a header arrives as missing.
-fn signature_header<'r>(request: &'r Request<'_>) -> Option<&'r [u8]> {
-    request
-        .headers()
-        .get_one(SIGNATURE_HEADER)
-        .map(str::as_bytes)
+/// are not UTF-8 before any guard runs, so such a header arrives as missing,
+/// and a header repeated with such a value arrives with one value fewer: a
+/// single value left is verified as if it had been sent alone.
+///
+/// # Errors
+/// [`SignatureError::Repeated`] when the header is sent more than once.
+fn signature_header<'r>(request: &'r Request<'_>) -> Result<Option<&'r [u8]>, SignatureError> {
+    let value = signature_header_value(request.headers().get(SIGNATURE_HEADER))?;
+    Ok(value.map(str::as_bytes))
 }

@@ -157,6 +157,7 @@ async fn conformance_over_tcp() {
     protocol_webhooks_conformance::run(&TcpHarness::new(address)).await;
     socket::declared_oversize_body_is_refused_once_rocket_has_peeked(address).await;
     socket::truncated_body_is_refused_and_the_server_keeps_serving(address).await;
+    socket::a_repeated_signature_rocket_dropped_a_value_of_counts_once(address).await;
 
     shutdown.notify();
     server
@@ -170,7 +171,9 @@ mod socket {
     use std::time::Duration;
 
     use protocol_webhooks::DEFAULT_BODY_LIMIT;
-    use protocol_webhooks_conformance::{EVENT_PATH, Expected, Harness, TcpHarness, cases};
+    use protocol_webhooks::events::EventType;
+    use protocol_webhooks::testing::SignedRequest;
+    use protocol_webhooks_conformance::{EVENT_PATH, Expected, Harness, SECRET, TcpHarness, cases};
     use protocol_webhooks_rocket::protocol_webhooks;
     use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
     use rocket::tokio::net::TcpStream;
@@ -253,6 +256,38 @@ mod socket {
         assert_eq!(
             response.status, 200,
             "server must keep serving after a truncated body, got {response:?}"
+        );
+    }
+
+    /// Rocket drops a header value that is not UTF-8 before any guard runs,
+    /// one value at a time: of a signature header sent twice, once not as
+    /// UTF-8, the guard sees one value, so the request is not refused as
+    /// repeated but verified with the value Rocket kept. The suite's repeated
+    /// cases all use UTF-8 values and pass; this pins the one request that
+    /// cannot be refused, so it fails once Rocket keeps such values.
+    pub(super) async fn a_repeated_signature_rocket_dropped_a_value_of_counts_once(
+        address: SocketAddr,
+    ) {
+        let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+        let mut request = format!(
+            "POST {EVENT_PATH} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            signed.body().len(),
+        )
+        .into_bytes();
+        request.extend_from_slice(b"x-protocol-signature: \xff\xfe\r\n");
+        request.extend_from_slice(
+            format!("x-protocol-signature: {}\r\n\r\n", signed.signature()).as_bytes(),
+        );
+        request.extend_from_slice(signed.body());
+
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        stream.write_all(&request).await.expect("write the request");
+        let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
+        assert!(
+            answer
+                .as_deref()
+                .is_some_and(|text| text.starts_with("HTTP/1.1 200")),
+            "Rocket kept a non-UTF-8 header value: the request should now be refused as repeated (401), got {answer:?}"
         );
     }
 }

@@ -4,21 +4,35 @@ use core::fmt;
 use core::pin::pin;
 
 use futures_util::{Stream, TryStreamExt};
-use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{
+    Rejection, SIGNATURE_HEADER, SignatureError, VerifiedBody, WebhookConfig,
+    signature_header_value,
+};
 use warp::Buf;
-use warp::http::header::HeaderValue;
+use warp::http::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
 
 /// What verification needs from the request head.
 pub(crate) struct RequestHead {
     declared_length: Option<u64>,
-    signature: Option<HeaderValue>,
+    /// Decided from the head, but reported only once the body is read, so
+    /// the size is checked first whatever the header.
+    signature: Result<Option<HeaderValue>, SignatureError>,
 }
 
 impl RequestHead {
-    /// The head from the two values verification needs. `signature` stays
-    /// raw bytes so that a non-ASCII value counts as present but malformed
-    /// rather than missing.
-    pub(crate) fn new(declared_length: Option<u64>, signature: Option<HeaderValue>) -> Self {
+    /// Takes the declared length and the signature header's one value.
+    ///
+    /// hyper refuses a malformed Content-Length before it gets here; any
+    /// other source of an unparsable one still cannot pass the limit, which
+    /// is enforced again on every chunk. The signature stays raw bytes so
+    /// that a non-ASCII value counts as present but malformed rather than
+    /// missing.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let declared_length = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse().ok());
+        let signature = signature_header_value(headers.get_all(SIGNATURE_HEADER))
+            .map(Option::<&HeaderValue>::cloned);
         Self {
             declared_length,
             signature,
@@ -53,7 +67,8 @@ where
             chunk.advance(read);
         }
     }
-    collector.finish(head.signature.as_ref().map(HeaderValue::as_bytes))
+    let signature = head.signature?;
+    collector.finish(signature.as_ref().map(HeaderValue::as_bytes))
 }
 
 #[cfg(test)]
@@ -69,10 +84,32 @@ mod tests {
     const SECRET: &str = "whsec_body";
 
     fn head(declared_length: Option<u64>, signature: Option<&[u8]>) -> RequestHead {
-        RequestHead {
-            declared_length,
-            signature: signature.map(|value| HeaderValue::from_bytes(value).expect("header value")),
+        let mut headers = HeaderMap::new();
+        if let Some(length) = declared_length {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
         }
+        if let Some(value) = signature {
+            headers.insert(
+                SIGNATURE_HEADER,
+                HeaderValue::from_bytes(value).expect("header value"),
+            );
+        }
+        RequestHead::from_headers(&headers)
+    }
+
+    /// A head carrying the signature header once per value.
+    fn repeated_head(declared_length: Option<u64>, values: &[&[u8]]) -> RequestHead {
+        let mut headers = HeaderMap::new();
+        if let Some(length) = declared_length {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+        }
+        for value in values {
+            headers.append(
+                SIGNATURE_HEADER,
+                HeaderValue::from_bytes(value).expect("header value"),
+            );
+        }
+        RequestHead::from_headers(&headers)
     }
 
     /// A body stream that counts how many chunks were taken from it.
@@ -170,5 +207,64 @@ mod tests {
             outcome,
             Err(Rejection::Signature(SignatureError::Missing))
         ));
+    }
+    #[test]
+    fn the_head_reads_the_declared_length() {
+        assert_eq!(head(Some(42), None).declared_length, Some(42));
+        assert_eq!(head(None, None).declared_length, None);
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("forty-two"));
+        assert_eq!(RequestHead::from_headers(&headers).declared_length, None);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_signature_is_refused_once_the_body_is_read() {
+        let config = WebhookConfig::new(SECRET).expect("config");
+        let signature = sign(SECRET, b"{}").expect("sign");
+        let valid = signature.as_str().as_bytes();
+        for values in [[valid, valid], [valid, &[b'0'; 64][..]], [&b"x"[..], valid]] {
+            let taken = AtomicUsize::new(0);
+            let outcome = collect_verified(
+                &config,
+                repeated_head(None, &values),
+                counted(&[b"{", b"}"], &taken),
+            )
+            .await;
+            assert!(
+                matches!(outcome, Err(Rejection::Signature(SignatureError::Repeated))),
+                "{outcome:?}"
+            );
+            assert_eq!(taken.load(Ordering::SeqCst), 2, "the body is read first");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_size_is_checked_before_a_repeated_signature() {
+        let config = WebhookConfig::new(SECRET)
+            .expect("config")
+            .with_body_limit(4);
+        let signature = sign(SECRET, b"abcdef").expect("sign");
+        let valid = signature.as_str().as_bytes();
+        let taken = AtomicUsize::new(0);
+        let outcome = collect_verified(
+            &config,
+            repeated_head(None, &[valid, valid]),
+            counted(&[b"abc", b"def"], &taken),
+        )
+        .await;
+        assert!(
+            matches!(outcome, Err(Rejection::PayloadTooLarge { limit: 4 })),
+            "{outcome:?}"
+        );
+        let outcome = collect_verified(
+            &config,
+            repeated_head(Some(6), &[valid, valid]),
+            counted(&[b"abc", b"def"], &taken),
+        )
+        .await;
+        assert!(
+            matches!(outcome, Err(Rejection::PayloadTooLarge { limit: 4 })),
+            "{outcome:?}"
+        );
     }
 }

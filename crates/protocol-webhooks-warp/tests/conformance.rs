@@ -14,7 +14,7 @@ use protocol_webhooks_warp::{
 };
 use tower_service::Service;
 use warp::Filter;
-use warp::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use warp::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use warp::reply::Reply;
 
@@ -63,9 +63,12 @@ async fn on_once(claimed: ClaimedWebhook) -> warp::reply::Response {
 /// Sends requests through warp's in-process pipeline.
 ///
 /// `warp::test::request()` always sends a `Content-Length` (its `body` sets
-/// one and nothing removes it), so it cannot represent a chunked body.
-/// Chunked requests therefore go through `warp::service`, the same filter
-/// pipeline the server runs, with a streamed body and no `Content-Length`.
+/// one and nothing removes it), so it cannot represent a chunked body; and
+/// its `header` replaces a header of the same name, so it cannot send the
+/// signature header twice. Those requests therefore go through
+/// `warp::service`, the same filter pipeline the server runs, with every
+/// header added as its own entry: a chunked one as a stream with no
+/// `Content-Length`, any other as a single chunk with its `Content-Length`.
 struct InProcess<F> {
     app: F,
 }
@@ -76,8 +79,8 @@ where
     R: Reply + Send,
 {
     async fn send(&self, request: TestRequest) -> TestResponse {
-        if request.chunked {
-            return self.send_streamed(request).await;
+        if request.chunked || request.repeats_a_header() {
+            return self.send_through_service(request).await;
         }
         let mut builder = warp::test::request().method("POST").path(request.path);
         for (name, value) in &request.headers {
@@ -97,13 +100,19 @@ where
     F: Filter<Extract = (R,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
     R: Reply + Send,
 {
-    async fn send_streamed(&self, request: TestRequest) -> TestResponse {
-        let chunks = request
-            .chunks()
+    async fn send_through_service(&self, request: TestRequest) -> TestResponse {
+        let mut http_request = Request::post(request.path);
+        let chunks = if request.chunked {
+            request.chunks()
+        } else {
+            http_request = http_request.header(CONTENT_LENGTH, request.body.len());
+            vec![bytes::Bytes::copy_from_slice(&request.body)]
+        };
+        let chunks = chunks
             .into_iter()
             .map(|chunk| Ok::<_, Infallible>(http_body::Frame::data(chunk)));
         let body = StreamBody::new(futures_util::stream::iter(chunks));
-        let mut http_request = Request::post(request.path);
+        // `http::request::Builder::header` adds: a repeated name stays repeated.
         for (name, value) in &request.headers {
             http_request = http_request.header(header_name(name), header_value(value));
         }

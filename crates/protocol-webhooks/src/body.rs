@@ -11,7 +11,10 @@ use crate::{Rejection, Verifier, WebhookConfig};
 /// This is the whole body-handling contract of every adapter: call
 /// [`WebhookConfig::collect_body`] with the declared `Content-Length`,
 /// [`push`](Self::push) each chunk, then [`finish`](Self::finish) with the
-/// signature header. Never more than `limit` bytes are buffered.
+/// signature header's value as [`signature_header_value`](crate::signature_header_value)
+/// picks it out of all the request's values, reporting its
+/// [`SignatureError::Repeated`](crate::SignatureError::Repeated) there, once
+/// the body is read. Never more than `limit` bytes are buffered.
 ///
 /// ```
 /// use protocol_webhooks::{Rejection, WebhookConfig};
@@ -77,6 +80,10 @@ impl BodyCollector {
     }
 
     /// Checks the signature header against the complete body.
+    ///
+    /// `header` is the header's one value; a request that carries it more
+    /// than once is refused before this, with
+    /// [`signature_header_value`](crate::signature_header_value).
     ///
     /// # Errors
     /// [`Rejection::Signature`] when the header is missing, malformed or wrong.

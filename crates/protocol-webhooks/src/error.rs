@@ -17,16 +17,24 @@ pub enum SignatureError {
     Malformed,
     /// The header is well formed but matches no configured secret.
     Mismatch,
+    /// The request carried the `x-protocol-signature` header more than once.
+    ///
+    /// The field is not a list (RFC 9110, section 5.3), so there is no right
+    /// value to pick: refused whatever the values are, even if one of them,
+    /// or all, would verify. See [`signature_header_value`](crate::signature_header_value).
+    Repeated,
 }
 
 impl SignatureError {
-    /// A short, stable name for logs and metrics: `missing`, `malformed` or `mismatch`.
+    /// A short, stable name for logs and metrics: `missing`, `malformed`,
+    /// `mismatch` or `repeated`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Missing => "missing",
             Self::Malformed => "malformed",
             Self::Mismatch => "mismatch",
+            Self::Repeated => "repeated",
         }
     }
 }
@@ -39,6 +47,7 @@ impl fmt::Display for SignatureError {
                 "malformed x-protocol-signature header: expected 64 hexadecimal digits"
             }
             Self::Mismatch => "x-protocol-signature does not match the request body",
+            Self::Repeated => "more than one x-protocol-signature header",
         })
     }
 }

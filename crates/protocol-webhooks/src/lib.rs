@@ -40,5 +40,7 @@ pub use config::{DEFAULT_BODY_LIMIT, WebhookConfig};
 pub use error::{KeyError, SignatureError};
 pub use key::{Key, sign, verify_with_any};
 pub use rejection::{REJECTION_CONTENT_TYPE, Rejection};
-pub use signature::{HexSignature, SIGNATURE_HEADER, SIGNATURE_LEN, Signature};
+pub use signature::{
+    HexSignature, SIGNATURE_HEADER, SIGNATURE_LEN, Signature, signature_header_value,
+};
 pub use verifier::Verifier;

@@ -15,7 +15,7 @@ pub const REJECTION_CONTENT_TYPE: &str = "application/json";
 ///
 /// | variant | status |
 /// |---|---|
-/// | [`Signature`](Self::Signature) (missing, malformed, mismatch) | 401 |
+/// | [`Signature`](Self::Signature) (missing, malformed, mismatch, repeated) | 401 |
 /// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 |
 /// | [`IncompleteBody`](Self::IncompleteBody) | 400 |
 /// | `InvalidEvent` (feature `events`) | 400 |
@@ -33,7 +33,8 @@ pub const REJECTION_CONTENT_TYPE: &str = "application/json";
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Rejection {
-    /// The signature header is missing, malformed or does not match.
+    /// The signature header is missing, malformed, does not match, or was
+    /// sent more than once.
     Signature(SignatureError),
     /// The body is larger than the configured limit.
     PayloadTooLarge {
@@ -139,6 +140,7 @@ impl Rejection {
             Self::Signature(SignatureError::Missing) => "signature_missing",
             Self::Signature(SignatureError::Malformed) => "signature_malformed",
             Self::Signature(SignatureError::Mismatch) => "signature_mismatch",
+            Self::Signature(SignatureError::Repeated) => "signature_repeated",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::IncompleteBody => "incomplete_body",
             #[cfg(feature = "events")]
@@ -271,6 +273,7 @@ mod tests {
             401
         );
         assert_eq!(Rejection::Signature(SignatureError::Mismatch).status(), 401);
+        assert_eq!(Rejection::Signature(SignatureError::Repeated).status(), 401);
         assert_eq!(Rejection::PayloadTooLarge { limit: 1 }.status(), 413);
         assert_eq!(Rejection::IncompleteBody.status(), 400);
     }
@@ -301,6 +304,45 @@ mod tests {
                     .starts_with(r#"{"type":"invalid_request","#)
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_header_is_a_signature_failure_of_its_own() {
+        let repeated = Rejection::from(SignatureError::Repeated);
+        let mismatch = Rejection::from(SignatureError::Mismatch);
+        assert_eq!(repeated.status(), 401);
+        assert_eq!(repeated.error_type(), mismatch.error_type());
+        assert_eq!(repeated.retry_after(), None);
+        assert!(!repeated.closes_connection());
+        assert_eq!(repeated.reason(), "signature_repeated");
+        assert_ne!(repeated.reason(), mismatch.reason());
+        assert_eq!(
+            repeated.to_json(),
+            r#"{"type":"invalid_request","message":"more than one x-protocol-signature header"}"#
+        );
+        assert_ne!(repeated.to_json(), mismatch.to_json());
+        let source = core::error::Error::source(&repeated).map(ToString::to_string);
+        assert_eq!(source, Some(SignatureError::Repeated.to_string()));
+    }
+
+    #[test]
+    fn every_signature_failure_has_its_own_reason() {
+        let reasons = [
+            SignatureError::Missing,
+            SignatureError::Malformed,
+            SignatureError::Mismatch,
+            SignatureError::Repeated,
+        ]
+        .map(|error| Rejection::from(error).reason());
+        assert_eq!(
+            reasons,
+            [
+                "signature_missing",
+                "signature_malformed",
+                "signature_mismatch",
+                "signature_repeated"
+            ]
+        );
     }
 
     #[test]

@@ -10,6 +10,62 @@ pub const SIGNATURE_HEADER: &str = "x-protocol-signature";
 /// Length in bytes of an HMAC-SHA256 tag.
 pub const SIGNATURE_LEN: usize = 32;
 
+/// The one value of the signature header, out of every value a request
+/// carries for it.
+///
+/// Pass all the values the framework holds for [`SIGNATURE_HEADER`] (with
+/// `http::HeaderMap`, `headers.get_all(SIGNATURE_HEADER)`); items may be
+/// `&[u8]` or anything else that is bytes, such as `&HeaderValue` or `&str`.
+/// The answer goes to verification unchanged: `None` becomes
+/// [`SignatureError::Missing`] there. Adapters report an error from here at
+/// the point where they report the other signature errors, after the body
+/// has been read and size-checked.
+///
+/// At most two values are looked at, and none is inspected, so a request
+/// with many copies of the header costs no more than one with two.
+///
+/// # Errors
+/// [`SignatureError::Repeated`] when there are two or more values, whatever
+/// they are: the field is not a list, so picking one would let a proxy and
+/// this receiver disagree about which signature the request carries.
+///
+/// ```
+/// use protocol_webhooks::{Key, SignatureError, signature_header_value};
+///
+/// let key = Key::new("whsec_example")?;
+/// let body = br#"{"id":"evt_1","type":"contact.created","payload":{"id":"c"}}"#;
+/// let signature = key.sign(body).to_hex();
+/// let valid = signature.as_str().as_bytes();
+///
+/// // One value, as Protocol sends it: verified as usual.
+/// let header = signature_header_value([valid])?;
+/// assert_eq!(header, Some(valid));
+/// assert!(key.verify(body, header.ok_or(SignatureError::Missing)?).is_ok());
+///
+/// // No value: the header is missing.
+/// assert_eq!(signature_header_value(core::iter::empty::<&[u8]>()), Ok(None));
+///
+/// // Two values are refused, even when both are the valid signature.
+/// assert_eq!(signature_header_value([valid, valid]), Err(SignatureError::Repeated));
+/// assert_eq!(
+///     signature_header_value([&b"not a signature"[..], valid]),
+///     Err(SignatureError::Repeated)
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn signature_header_value<I>(values: I) -> Result<Option<I::Item>, SignatureError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let mut values = values.into_iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(SignatureError::Repeated);
+    }
+    Ok(first)
+}
+
 /// A decoded HMAC-SHA256 signature: 32 bytes.
 ///
 /// Its `Debug` output is redacted so that logging a value never leaks what a
@@ -133,6 +189,66 @@ mod tests {
                 "{case:?}"
             );
         }
+    }
+
+    #[test]
+    fn no_value_is_absent() {
+        assert_eq!(
+            signature_header_value(core::iter::empty::<&[u8]>()),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn one_value_is_passed_on_untouched() {
+        for value in [VALID.as_bytes(), b"", b"sha256=not-even-hex"] {
+            assert_eq!(signature_header_value([value]), Ok(Some(value)));
+        }
+    }
+
+    #[test]
+    fn two_identical_valid_values_are_repeated() {
+        let valid = VALID.as_bytes();
+        assert_eq!(
+            signature_header_value([valid, valid]),
+            Err(SignatureError::Repeated)
+        );
+    }
+
+    #[test]
+    fn a_valid_and_an_invalid_value_are_repeated_in_either_order() {
+        let valid = VALID.as_bytes();
+        let invalid = &VALID.as_bytes()[..63];
+        for values in [[valid, invalid], [invalid, valid]] {
+            assert_eq!(
+                signature_header_value(values),
+                Err(SignatureError::Repeated)
+            );
+        }
+        assert_eq!(
+            signature_header_value([valid, b"", valid]),
+            Err(SignatureError::Repeated)
+        );
+    }
+
+    #[test]
+    fn values_may_be_any_bytes() {
+        assert_eq!(signature_header_value([VALID]), Ok(Some(VALID)));
+        assert_eq!(
+            signature_header_value([VALID, VALID]),
+            Err(SignatureError::Repeated)
+        );
+    }
+
+    #[test]
+    fn stops_after_the_second_value() {
+        let mut seen = 0;
+        let values = core::iter::repeat_n(VALID.as_bytes(), 1_000).inspect(|_| seen += 1);
+        assert_eq!(
+            signature_header_value(values),
+            Err(SignatureError::Repeated)
+        );
+        assert_eq!(seen, 2);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::events::{EventType, Resource};
 use crate::{Key, KeyError, SIGNATURE_HEADER};
@@ -80,7 +81,12 @@ pub fn sample_body(event_type: &EventType, event_id: &str) -> Vec<u8> {
 }
 
 /// A request body with the signature Protocol would send for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the body's length and `<redacted>` for the signature, like
+/// every other type of the crate: printed in a test log, the signature would
+/// be a valid one for the body under the test's secret, which may be a real
+/// secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignedRequest {
     body: Vec<u8>,
     signature: String,
@@ -127,5 +133,45 @@ impl SignedRequest {
     #[must_use]
     pub fn into_body(self) -> Vec<u8> {
         self.body
+    }
+}
+
+impl fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("body_len", &self.body.len())
+            .field("signature", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_body_length_but_not_the_signature() {
+        let request =
+            SignedRequest::sample("whsec_debug", &EventType::MessageCreated).expect("request");
+        let signature = request.signature().to_owned();
+        assert_eq!(signature.len(), 64);
+        for debug in [format!("{request:?}"), format!("{request:#?}")] {
+            assert!(!debug.contains(&signature), "{debug}");
+            assert!(!debug.contains(&signature.to_ascii_uppercase()), "{debug}");
+            // Not even a piece long enough to narrow the signature down.
+            for piece in signature.as_bytes().windows(8) {
+                let piece = core::str::from_utf8(piece).expect("hex is ASCII");
+                assert!(!debug.contains(piece), "{debug} contains {piece}");
+            }
+            assert!(debug.contains("<redacted>"), "{debug}");
+            assert!(debug.contains(&request.body().len().to_string()), "{debug}");
+        }
+        assert_eq!(
+            format!("{request:?}"),
+            format!(
+                "SignedRequest {{ body_len: {}, signature: \"<redacted>\" }}",
+                request.body().len()
+            )
+        );
     }
 }

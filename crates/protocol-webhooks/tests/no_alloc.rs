@@ -15,7 +15,9 @@
 use core::hint::black_box;
 
 use allocation_counter::{AllocationInfo, measure};
-use protocol_webhooks::{Key, Signature, SignatureError, WebhookConfig, verify_with_any};
+use protocol_webhooks::{
+    Key, Signature, SignatureError, WebhookConfig, signature_header_value, verify_with_any,
+};
 
 /// The body sizes the benchmarks publish figures for, so the zero holds for
 /// every size a reader looks up.
@@ -175,6 +177,23 @@ fn signature_from_header_allocates_nothing() {
             || Signature::from_header(black_box(malformed)),
         );
     }
+}
+
+#[test]
+fn signature_header_value_allocates_nothing() {
+    let valid = key("whsec_current").sign(b"{}").to_hex();
+    let valid = valid.as_str().as_bytes();
+    assert_no_alloc("signature_header_value, none", &Ok(None), || {
+        signature_header_value(black_box([valid; 0]))
+    });
+    assert_no_alloc("signature_header_value, one", &Ok(Some(valid)), || {
+        signature_header_value(black_box([valid]))
+    });
+    assert_no_alloc(
+        "signature_header_value, two",
+        &Err(SignatureError::Repeated),
+        || signature_header_value(black_box([valid, &WRONG[..]])),
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! signature in such a log line would let anyone who reads the logs forge
 //! requests.
 
-use protocol_webhooks::{HexSignature, Key, KeyError, SIGNATURE_LEN, Signature, SignatureError};
+use protocol_webhooks::{
+    HexSignature, Key, KeyError, SIGNATURE_LEN, Signature, SignatureError, signature_header_value,
+};
 
 const SECRET: &str = "whsec_Never-Log-Me-7c41e0";
 const PREVIOUS_SECRET: &str = "whsec_Old-Never-Log-Me-d2b9";
@@ -146,6 +148,7 @@ fn errors_are_redacted() {
         key.verify(BODY, &wrong).expect_err("mismatch"),
         key.verify(b"other body", header.as_str().as_bytes())
             .expect_err("mismatch"),
+        signature_header_value([header.as_str().as_bytes(), &wrong]).expect_err("repeated"),
     ];
     assert_eq!(
         errors,
@@ -154,6 +157,7 @@ fn errors_are_redacted() {
             SignatureError::Malformed,
             SignatureError::Mismatch,
             SignatureError::Mismatch,
+            SignatureError::Repeated,
         ]
     );
     for error in errors {
@@ -243,6 +247,9 @@ mod with_alloc {
             collect(BODY, None),
             collect(BODY, Some(&upper.as_bytes()[1..])),
             collect(b"tampered", Some(upper.as_bytes())),
+            signature_header_value([header.as_str().as_bytes(), upper.as_bytes()])
+                .expect_err("repeated")
+                .into(),
             collect(&[0; 1025], Some(header.as_str().as_bytes())),
             config
                 .collect_body(Some(4096))
@@ -258,6 +265,7 @@ mod with_alloc {
             "signature_missing",
             "signature_malformed",
             "signature_mismatch",
+            "signature_repeated",
             "payload_too_large",
             "incomplete_body",
         ];

@@ -2,7 +2,7 @@
 
 use protocol_webhooks::events::EventType;
 use protocol_webhooks::testing::{self, sample_body};
-use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key, SIGNATURE_HEADER};
+use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key, SIGNATURE_HEADER, SignatureError};
 use serde_json::{Value, json};
 
 use crate::harness::TestRequest;
@@ -37,6 +37,10 @@ pub enum Expected {
         /// The HTTP status.
         status: u16,
     },
+    /// Exactly the answer of the core's rejection for this signature error:
+    /// its status, and its JSON body with its own message, so one signature
+    /// failure cannot pass for another.
+    SignatureRefused(SignatureError),
     /// 200 from the once route without running the handler: the JSON body
     /// has `"type":"duplicate"`.
     Duplicate,
@@ -104,6 +108,18 @@ fn request(path: &'static str, body: Vec<u8>, signature: Option<&[u8]>) -> TestR
     }
 }
 
+/// A request carrying the signature header once for each of `signatures`,
+/// in that order.
+fn signed_repeatedly(path: &'static str, body: Vec<u8>, signatures: &[&[u8]]) -> TestRequest {
+    let mut request = request(path, body, None);
+    request.headers.extend(
+        signatures
+            .iter()
+            .map(|value| (SIGNATURE_HEADER.to_owned(), value.to_vec())),
+    );
+    request
+}
+
 fn signed(path: &'static str, body: Vec<u8>) -> TestRequest {
     let signature = hex_signature(SECRET, &body);
     request(path, body, Some(signature.as_bytes()))
@@ -130,6 +146,7 @@ fn summary_of(body: &[u8]) -> Expected {
 }
 
 const UNAUTHORIZED: Expected = Expected::Rejected { status: 401 };
+const REPEATED: Expected = Expected::SignatureRefused(SignatureError::Repeated);
 const BAD_REQUEST: Expected = Expected::Rejected { status: 400 };
 const TOO_LARGE: Expected = Expected::Rejected { status: 413 };
 
@@ -139,6 +156,7 @@ pub fn cases() -> Vec<Case> {
     let mut cases = Builder { cases: Vec::new() };
     accepted_events(&mut cases);
     signature_failures(&mut cases);
+    repeated_signatures(&mut cases);
     invalid_events(&mut cases);
     size_limits(&mut cases);
     raw_route(&mut cases);
@@ -207,6 +225,24 @@ fn once_route(cases: &mut Builder) {
         "once route checks the signature before claiming",
         request(ONCE_PATH, body_for(&id), Some(&[b'0'; 64])),
         UNAUTHORIZED,
+    );
+    let id = format!("evt_once_repeated_{run}");
+    let body = body_for(&id);
+    let signature = hex_signature(SECRET, &body);
+    cases.push(
+        "once route refuses a repeated signature before claiming",
+        signed_repeatedly(
+            ONCE_PATH,
+            body.clone(),
+            &[signature.as_bytes(), signature.as_bytes()],
+        ),
+        REPEATED,
+    );
+    let summary = summary_of(&body);
+    cases.push(
+        "once route runs the handler for the same event signed once",
+        signed(ONCE_PATH, body),
+        summary,
     );
     let id = format!("evt_once_invalid_{run}");
     cases.push(
@@ -409,6 +445,99 @@ fn signature_failures(cases: &mut Builder) {
     );
 }
 
+/// The signature header is not a list: a request carrying it more than once
+/// is refused whatever its values, after the size check and before parsing.
+fn repeated_signatures(cases: &mut Builder) {
+    let body = sample_body(&EventType::MessageCreated, "evt_repeated");
+    let good = hex_signature(SECRET, &body);
+    let wrong = hex_signature(WRONG_SECRET, &body);
+    let (good, wrong) = (good.as_bytes(), wrong.as_bytes());
+
+    cases.push(
+        "refuses a valid signature sent twice",
+        signed_repeatedly(EVENT_PATH, body.clone(), &[good, good]),
+        REPEATED,
+    );
+    cases.push(
+        "refuses a valid signature followed by a wrong one",
+        signed_repeatedly(EVENT_PATH, body.clone(), &[good, wrong]),
+        REPEATED,
+    );
+    cases.push(
+        "refuses a wrong signature followed by a valid one",
+        signed_repeatedly(EVENT_PATH, body.clone(), &[wrong, good]),
+        REPEATED,
+    );
+    cases.push(
+        "refuses a valid signature followed by a malformed one",
+        signed_repeatedly(EVENT_PATH, body.clone(), &[good, b"sha256=0"]),
+        REPEATED,
+    );
+    let rotated = hex_signature(PREVIOUS_SECRET, &body);
+    cases.push(
+        "refuses signatures with the current and the previous secret together",
+        signed_repeatedly(EVENT_PATH, body.clone(), &[good, rotated.as_bytes()]),
+        REPEATED,
+    );
+
+    let mut mixed_case = signed_repeatedly(EVENT_PATH, body.clone(), &[good]);
+    mixed_case
+        .headers
+        .push(("X-Protocol-Signature".to_owned(), good.to_vec()));
+    cases.push(
+        "refuses a repeated signature whose names differ in case",
+        mixed_case,
+        REPEATED,
+    );
+
+    cases.push(
+        "refuses a repeated signature on a chunked body",
+        chunked(signed_repeatedly(EVENT_PATH, body.clone(), &[good, good])),
+        REPEATED,
+    );
+
+    let not_json = b"not json".to_vec();
+    let signature = hex_signature(SECRET, &not_json);
+    cases.push(
+        "refuses a repeated signature before parsing the body",
+        signed_repeatedly(
+            EVENT_PATH,
+            not_json,
+            &[signature.as_bytes(), signature.as_bytes()],
+        ),
+        REPEATED,
+    );
+
+    let over = event_of_length(DEFAULT_BODY_LIMIT + 1);
+    let signature = hex_signature(SECRET, &over);
+    cases.push(
+        "checks the size before a repeated signature",
+        signed_repeatedly(
+            EVENT_PATH,
+            over.clone(),
+            &[signature.as_bytes(), signature.as_bytes()],
+        ),
+        TOO_LARGE,
+    );
+    cases.push(
+        "checks the size of a chunked body before a repeated signature",
+        chunked(signed_repeatedly(
+            EVENT_PATH,
+            over,
+            &[signature.as_bytes(), signature.as_bytes()],
+        )),
+        TOO_LARGE,
+    );
+
+    let raw = sample_body(&EventType::MessageUpdated, "evt_raw_repeated");
+    let signature = hex_signature(SECRET, &raw);
+    cases.push(
+        "raw route refuses a repeated signature",
+        signed_repeatedly(RAW_PATH, raw, &[signature.as_bytes(), signature.as_bytes()]),
+        REPEATED,
+    );
+}
+
 fn invalid_events(cases: &mut Builder) {
     let mut deep_payload = br#"{"id":"evt_deep","type":"contact.created","payload":"#.to_vec();
     deep_payload.extend(std::iter::repeat_n(b'[', 100_000));
@@ -563,6 +692,8 @@ impl ReplaceType for Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use protocol_webhooks::{Rejection, signature_header_value};
+
     use super::*;
 
     #[test]
@@ -579,9 +710,17 @@ mod tests {
     fn every_accepted_case_really_verifies_and_parses_in_the_core() {
         let config = crate::config();
         for case in cases() {
-            let signature = case.request.header(SIGNATURE_HEADER);
-            let outcome = config.verify_event(&case.request.body, signature);
-            match (&case.expected, case.request.path) {
+            let request = &case.request;
+            // As an adapter does: size, then the header's one value, then
+            // the signature and the event.
+            let outcome = if request.body.len() > config.body_limit() {
+                config.verify_event(&request.body, None)
+            } else {
+                signature_header_value(request.header_values(SIGNATURE_HEADER))
+                    .map_err(Rejection::from)
+                    .and_then(|signature| config.verify_event(&request.body, signature))
+            };
+            match (&case.expected, request.path) {
                 (Expected::Event { .. }, _) => {
                     assert!(outcome.is_ok(), "{}: {outcome:?}", case.name);
                 }
@@ -589,8 +728,34 @@ mod tests {
                     let status_got = outcome.err().map(|rejection| rejection.status());
                     assert_eq!(status_got, Some(*status), "{}", case.name);
                 }
+                (Expected::SignatureRefused(error), _) => {
+                    assert!(
+                        matches!(outcome, Err(Rejection::Signature(got)) if got == *error),
+                        "{}: {outcome:?}",
+                        case.name
+                    );
+                }
                 _ => {}
             }
         }
+    }
+
+    #[test]
+    fn a_repeated_signature_is_refused_as_repeated_or_too_large() {
+        let mut repeated = 0;
+        for case in cases() {
+            if case.request.header_values(SIGNATURE_HEADER).count() < 2 {
+                assert_ne!(case.expected, REPEATED, "{}", case.name);
+                continue;
+            }
+            repeated += 1;
+            assert!(case.request.repeats_a_header(), "{}", case.name);
+            assert!(
+                case.expected == REPEATED || case.expected == TOO_LARGE,
+                "{}",
+                case.name
+            );
+        }
+        assert!(repeated >= 10, "only {repeated} cases repeat the header");
     }
 }

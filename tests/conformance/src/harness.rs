@@ -11,7 +11,9 @@ pub struct TestRequest {
     /// [`EVENT_PATH`](crate::EVENT_PATH), [`RAW_PATH`](crate::RAW_PATH) or
     /// [`ONCE_PATH`](crate::ONCE_PATH).
     pub path: &'static str,
-    /// Header names as written (case preserved where the transport allows).
+    /// Header names as written (case preserved where the transport allows),
+    /// in order. A name may occur more than once: each entry is a header
+    /// of its own.
     pub headers: Vec<(String, Vec<u8>)>,
     /// The exact body bytes.
     pub body: Vec<u8>,
@@ -34,10 +36,28 @@ impl TestRequest {
     /// The value of the first header named `name`, ignoring case.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.header_values(name).next()
+    }
+
+    /// Every value of the headers named `name`, ignoring case, in the order
+    /// they are sent.
+    pub fn header_values<'r>(&'r self, name: &str) -> impl Iterator<Item = &'r [u8]> {
         self.headers
             .iter()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .filter(move |(header, _)| header.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_slice())
+    }
+
+    /// Whether some header name is sent more than once, ignoring case. A
+    /// harness whose client replaces a header instead of adding another
+    /// must send such a request some other way.
+    #[must_use]
+    pub fn repeats_a_header(&self) -> bool {
+        self.headers.iter().enumerate().any(|(at, (name, _))| {
+            self.headers[..at]
+                .iter()
+                .any(|(earlier, _)| earlier.eq_ignore_ascii_case(name))
+        })
     }
 }
 
@@ -146,6 +166,23 @@ impl Expected {
                 expect_status(response, *status)?;
                 check_rejection_body(request, response, "invalid_request")
             }
+            Self::SignatureRefused(error) => {
+                let rejection = protocol_webhooks::Rejection::from(*error);
+                expect_status(response, rejection.status())?;
+                check_rejection_body(request, response, rejection.error_type())?;
+                let got: serde_json::Value = serde_json::from_slice(&response.body)
+                    .map_err(|body_error| format!("rejection body is not JSON: {body_error}"))?;
+                let expected: serde_json::Value = serde_json::from_str(&rejection.to_json())
+                    .map_err(|json_error| format!("core rejection is not JSON: {json_error}"))?;
+                if got == expected {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "body {got} is not the {} rejection {expected}",
+                        rejection.reason()
+                    ))
+                }
+            }
             Self::Duplicate => {
                 expect_status(response, 200)?;
                 if response.retry_after.is_some() {
@@ -216,9 +253,10 @@ fn check_rejection_body(
         }
     }
     let expected = crate::cases::expected_signatures(&request.body);
-    let received = request
-        .header(protocol_webhooks::SIGNATURE_HEADER)
-        .map(|value| String::from_utf8_lossy(value).to_ascii_lowercase());
+    let received: Vec<String> = request
+        .header_values(protocol_webhooks::SIGNATURE_HEADER)
+        .map(|value| String::from_utf8_lossy(value).to_ascii_lowercase())
+        .collect();
     for signature in expected.iter().chain(received.iter()) {
         if signature.len() >= 16 && text.contains(signature.as_str()) {
             return Err(String::from("rejection body echoes a signature"));

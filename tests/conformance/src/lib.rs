@@ -20,6 +20,11 @@
 //! pipeline and calls [`run`]; and, at least once, starts the app on a real
 //! 127.0.0.1 socket and calls [`run_over_tcp`]. Adding a case to
 //! [`cases`] tests all five adapters.
+//!
+//! Some cases send the signature header more than once
+//! ([`TestRequest::repeats_a_header`]): a harness must send every entry of
+//! [`TestRequest::headers`] as a header of its own, adding rather than
+//! replacing, as [`TcpHarness`] does.
 
 mod cases;
 mod harness;
