@@ -22,6 +22,8 @@
 //!
 //! Sizes come from the environment ([`Settings::from_env`]): the defaults
 //! keep a debug `cargo test` short, `SOAK_REQUESTS=20000` is the full run.
+//! A test hands its scenario to [`run_scenario`], which reads them, prints
+//! the [`Report`] and fails on its problems.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
@@ -29,7 +31,9 @@
 mod client;
 mod counts;
 mod framework;
+mod harness;
 mod panics;
+mod report;
 mod requests;
 mod rss;
 mod scenario;
@@ -39,6 +43,8 @@ mod settings;
 pub use client::WriteEnd;
 pub use counts::EventCounts;
 pub use framework::Framework;
+pub use harness::run_scenario;
+pub use report::Report;
 pub use requests::Kind;
 pub use rss::resident_bytes;
 pub use scenario::huge::{HugeBodyReport, RSS_GROWTH_LIMIT, huge_body};

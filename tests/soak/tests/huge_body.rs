@@ -4,15 +4,12 @@
 //! Memory is measured for the whole test process, so this file holds
 //! nothing else and the runs take turns (`huge_body` serialises them).
 
-use protocol_webhooks_soak::{Framework, Settings, huge_body};
+use protocol_webhooks_soak::{Framework, huge_body, run_scenario};
 
 fn run(framework: Framework) {
-    let settings = Settings::from_env().expect("soak settings");
-    let report = huge_body(framework, settings.huge_body_bytes).expect("the huge-body test runs");
-    eprintln!("{report}");
-    if let Err(problems) = report.check() {
-        panic!("{problems}");
-    }
+    run_scenario("the huge-body test runs", |settings| {
+        huge_body(framework, settings.huge_body_bytes)
+    });
 }
 
 #[test]

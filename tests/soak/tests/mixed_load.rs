@@ -3,16 +3,12 @@
 //!
 //! `SOAK_REQUESTS` sets the number of requests (default 2,000).
 
-use protocol_webhooks_soak::{Framework, Settings, mixed_load};
+use protocol_webhooks_soak::{Framework, mixed_load, run_scenario};
 
 fn run(framework: Framework) {
-    let settings = Settings::from_env().expect("soak settings");
-    let report =
-        mixed_load(framework, settings.requests, settings.deadline).expect("the mixed load runs");
-    eprintln!("{report}");
-    if let Err(problems) = report.check() {
-        panic!("{problems}");
-    }
+    run_scenario("the mixed load runs", |settings| {
+        mixed_load(framework, settings.requests, settings.deadline)
+    });
 }
 
 #[test]

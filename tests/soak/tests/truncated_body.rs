@@ -2,16 +2,12 @@
 //! bytes, then the client closes. No handler call, no panic, and the server
 //! keeps serving.
 
-use protocol_webhooks_soak::{Framework, Settings, truncated_body};
+use protocol_webhooks_soak::{Framework, run_scenario, truncated_body};
 
 fn run(framework: Framework) {
-    let settings = Settings::from_env().expect("soak settings");
-    let report = truncated_body(framework, settings.truncated_connections)
-        .expect("the truncated-body test runs");
-    eprintln!("{report}");
-    if let Err(problems) = report.check() {
-        panic!("{problems}");
-    }
+    run_scenario("the truncated-body test runs", |settings| {
+        truncated_body(framework, settings.truncated_connections)
+    });
 }
 
 #[test]

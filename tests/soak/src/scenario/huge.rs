@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::{CONNECT_TIMEOUT, client_runtime, mib, plausible_signature, send_valid};
+use super::{CONNECT_TIMEOUT, client_runtime, follow_up, mib, plausible_signature, send_valid};
 use crate::client::{self, Connection, Outgoing, Timeouts, WriteEnd};
+use crate::report::{Problems, Report, write_server_end};
 use crate::rss::{PeakSampler, resident_bytes};
 use crate::{Framework, Server};
 
@@ -107,13 +108,7 @@ pub fn huge_body(framework: Framework, body_bytes: u64) -> Result<HugeBodyReport
         let rss_end = resident_bytes()?;
         let rss_peak = sampler.finish()?;
         drop(connection);
-        let follow_up = match send_valid(&server, FOLLOW_UP_ID).await {
-            Ok(exchange) => exchange
-                .response
-                .map(|response| response.status)
-                .map_err(|failure| failure.to_string()),
-            Err(error) => Err(error),
-        };
+        let follow_up = follow_up::send(&server, FOLLOW_UP_ID).await;
         Ok::<_, String>((
             warm_up,
             exchange,
@@ -190,15 +185,14 @@ impl HugeBodyReport {
         self.write == WriteEnd::Complete
             || self.sent.saturating_sub(self.sent_at_answer) > SOCKET_SLACK
     }
+}
 
+impl Report for HugeBodyReport {
     /// Whether the framework passed: 413, peak memory growth under
     /// [`RSS_GROWTH_LIMIT`], the handler never called for it, the server
     /// still serving afterwards, no panic, a clean stop.
-    ///
-    /// # Errors
-    /// Every violation, one per line.
-    pub fn check(&self) -> Result<(), String> {
-        let mut problems = Vec::new();
+    fn check(&self) -> Result<(), String> {
+        let mut problems = Problems::default();
         if self.status != Some(413) {
             problems.push(format!(
                 "the {:.0} MiB body got status {:?} ({}); {}",
@@ -218,11 +212,7 @@ impl HugeBodyReport {
         if let Err(error) = &self.warm_up {
             problems.push(error.clone());
         }
-        match &self.follow_up {
-            Ok(200) => {}
-            Ok(status) => problems.push(format!("the valid request afterwards got {status}")),
-            Err(error) => problems.push(format!("the valid request afterwards failed: {error}")),
-        }
+        follow_up::check(&self.follow_up, &mut problems);
         let expected: HashMap<String, u32> = [WARM_UP_ID, FOLLOW_UP_ID]
             .into_iter()
             .map(|id| (String::from(id), 1))
@@ -233,24 +223,8 @@ impl HugeBodyReport {
                 self.counts
             ));
         }
-        if !self.panics.is_empty() {
-            problems.push(format!(
-                "panics on server threads:\n    {}",
-                self.panics.join("\n    ")
-            ));
-        }
-        if let Err(error) = &self.stopped {
-            problems.push(error.clone());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed the huge-body test:\n  {}",
-                self.framework,
-                problems.join("\n  ")
-            ))
-        }
+        problems.server_end(&self.panics, &self.stopped);
+        problems.verdict(self.framework, "the huge-body test")
     }
 }
 
@@ -295,24 +269,7 @@ impl fmt::Display for HugeBodyReport {
             mib(self.peak_growth()),
             mib(self.rss_end)
         )?;
-        let follow_up = match &self.follow_up {
-            Ok(status) => status.to_string(),
-            Err(error) => error.clone(),
-        };
-        writeln!(
-            f,
-            "  valid request afterwards: {follow_up}; handler calls: {}",
-            self.counts
-                .values()
-                .map(|&count| u64::from(count))
-                .sum::<u64>()
-        )?;
-        for panic in &self.panics {
-            writeln!(f, "  panic: {panic}")?;
-        }
-        if let Err(error) = &self.stopped {
-            writeln!(f, "  stop: {error}")?;
-        }
-        Ok(())
+        follow_up::write_line(f, &self.follow_up, &self.counts)?;
+        write_server_end(f, &self.panics, &self.stopped)
     }
 }

@@ -14,6 +14,7 @@ use tokio::time::timeout;
 
 use super::{CONNECT_TIMEOUT, SMALL_REQUEST, client_runtime};
 use crate::client::{self, Connection, Exchange, Outgoing, WriteEnd};
+use crate::report::{Problems, Report, write_server_end};
 use crate::requests::{Kind, Plan, Planned};
 use crate::server::OK_BODY;
 use crate::{Framework, SECRET, Server};
@@ -354,16 +355,15 @@ impl MixedLoadReport {
         }
         statuses
     }
+}
 
+impl Report for MixedLoadReport {
     /// Whether the framework passed: all requests done in time, each
     /// answered its expected status, no 5xx, no connection error but the
     /// early close after a 413, each valid id counted exactly once and no
     /// other id counted, no panic, a clean stop.
-    ///
-    /// # Errors
-    /// Every violation, one per line.
-    pub fn check(&self) -> Result<(), String> {
-        let mut problems = Vec::new();
+    fn check(&self) -> Result<(), String> {
+        let mut problems = Problems::default();
         if self.completed < self.requests as u64 {
             problems.push(format!(
                 "only {} of {} requests completed within {:?}",
@@ -408,24 +408,8 @@ impl MixedLoadReport {
                 self.count_problems.join("\n    ")
             ));
         }
-        if !self.panics.is_empty() {
-            problems.push(format!(
-                "panics on server threads:\n    {}",
-                self.panics.join("\n    ")
-            ));
-        }
-        if let Err(error) = &self.stopped {
-            problems.push(error.clone());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed the mixed load:\n  {}",
-                self.framework,
-                problems.join("\n  ")
-            ))
-        }
+        problems.server_end(&self.panics, &self.stopped);
+        problems.verdict(self.framework, "the mixed load")
     }
 }
 
@@ -484,12 +468,6 @@ impl fmt::Display for MixedLoadReport {
         for sample in self.failure_samples.iter().chain(&self.count_problems) {
             writeln!(f, "    {sample}")?;
         }
-        for panic in &self.panics {
-            writeln!(f, "  panic: {panic}")?;
-        }
-        if let Err(error) = &self.stopped {
-            writeln!(f, "  stop: {error}")?;
-        }
-        Ok(())
+        write_server_end(f, &self.panics, &self.stopped)
     }
 }

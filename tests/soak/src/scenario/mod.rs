@@ -1,6 +1,9 @@
-//! The scenarios, each a function of its size returning a report whose
-//! `check` says whether the framework passed.
+//! The scenarios, each a function of its size returning a [`Report`]
+//! whose `check` says whether the framework passed.
+//!
+//! [`Report`]: crate::Report
 
+mod follow_up;
 pub(crate) mod huge;
 pub(crate) mod mixed;
 pub(crate) mod truncated;

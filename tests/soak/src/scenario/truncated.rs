@@ -9,9 +9,13 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-use super::{CONNECT_TIMEOUT, client_runtime, plausible_signature, send_valid};
-use crate::client::{connect, read_response, seen};
-use crate::{EVENT_PATH, Framework, Server};
+use super::{CONNECT_TIMEOUT, client_runtime, follow_up, plausible_signature};
+use crate::client::{self, Outgoing, connect, read_response, seen};
+use crate::report::{Problems, Report, write_server_end};
+use crate::{Framework, Server};
+
+/// The body a truncated request declares; only its length is sent.
+const DECLARED_BODY: &[u8; 1000] = &[b' '; 1000];
 
 /// What a truncated request sends of its declared 1000 bytes.
 const PARTIAL_BODY: &[u8; 10] = b"{\"id\":\"evt";
@@ -55,9 +59,7 @@ pub fn truncated_body(framework: Framework, connections: usize) -> Result<Trunca
     let server = Server::start(framework)?;
     let address = server.address();
     let signature = plausible_signature()?;
-    let head = format!(
-        "POST {EVENT_PATH} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nx-protocol-signature: {signature}\r\nContent-Length: 1000\r\n\r\n"
-    );
+    let head = client::head(address, Some(&signature), Outgoing::Sized(DECLARED_BODY));
     let (outcomes, follow_up) = runtime.block_on(async {
         let mut cut = JoinSet::new();
         for number in 0..connections {
@@ -68,13 +70,7 @@ pub fn truncated_body(framework: Framework, connections: usize) -> Result<Trunca
             let outcome = outcome.unwrap_or_else(|error| format!("client task failed: {error}"));
             *outcomes.entry(outcome).or_insert(0) += 1;
         }
-        let follow_up = match send_valid(&server, FOLLOW_UP_ID).await {
-            Ok(exchange) => exchange
-                .response
-                .map(|response| response.status)
-                .map_err(|failure| failure.to_string()),
-            Err(error) => Err(error),
-        };
+        let follow_up = follow_up::send(&server, FOLLOW_UP_ID).await;
         (outcomes, follow_up)
     });
     drop(runtime);
@@ -94,13 +90,13 @@ pub fn truncated_body(framework: Framework, connections: usize) -> Result<Trunca
 }
 
 /// One truncated request; what came back, described.
-async fn cut_short(address: SocketAddr, head: String, half_close: bool) -> String {
+async fn cut_short(address: SocketAddr, head: Vec<u8>, half_close: bool) -> String {
     let mut stream = match connect(address, CONNECT_TIMEOUT).await {
         Ok(stream) => stream,
         Err(error) => return error,
     };
     let sent = async {
-        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&head).await?;
         stream.write_all(PARTIAL_BODY).await?;
         if half_close {
             stream.shutdown().await?;
@@ -132,15 +128,12 @@ async fn cut_short(address: SocketAddr, head: String, half_close: bool) -> Strin
     }
 }
 
-impl TruncatedReport {
+impl Report for TruncatedReport {
     /// Whether the framework passed: no truncated request reached the
     /// handler or got a 2xx or 5xx answer, the valid request afterwards got
     /// 200 and was counted once, no panic, a clean stop.
-    ///
-    /// # Errors
-    /// Every violation, one per line.
-    pub fn check(&self) -> Result<(), String> {
-        let mut problems = Vec::new();
+    fn check(&self) -> Result<(), String> {
+        let mut problems = Problems::default();
         for (outcome, count) in &self.outcomes {
             let status = outcome
                 .strip_prefix("answered ")
@@ -150,11 +143,7 @@ impl TruncatedReport {
                 problems.push(format!("{count} truncated requests were {outcome}"));
             }
         }
-        match &self.follow_up {
-            Ok(200) => {}
-            Ok(status) => problems.push(format!("the valid request afterwards got {status}")),
-            Err(error) => problems.push(format!("the valid request afterwards failed: {error}")),
-        }
+        follow_up::check(&self.follow_up, &mut problems);
         let expected: HashMap<String, u32> = HashMap::from([(String::from(FOLLOW_UP_ID), 1)]);
         if self.counts != expected {
             problems.push(format!(
@@ -162,24 +151,8 @@ impl TruncatedReport {
                 self.counts
             ));
         }
-        if !self.panics.is_empty() {
-            problems.push(format!(
-                "panics on server threads:\n    {}",
-                self.panics.join("\n    ")
-            ));
-        }
-        if let Err(error) = &self.stopped {
-            problems.push(error.clone());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed the truncated-body test:\n  {}",
-                self.framework,
-                problems.join("\n  ")
-            ))
-        }
+        problems.server_end(&self.panics, &self.stopped);
+        problems.verdict(self.framework, "the truncated-body test")
     }
 }
 
@@ -197,24 +170,7 @@ impl fmt::Display for TruncatedReport {
             self.connections,
             outcomes.join("; ")
         )?;
-        let follow_up = match &self.follow_up {
-            Ok(status) => status.to_string(),
-            Err(error) => error.clone(),
-        };
-        writeln!(
-            f,
-            "  valid request afterwards: {follow_up}; handler calls: {}",
-            self.counts
-                .values()
-                .map(|&count| u64::from(count))
-                .sum::<u64>()
-        )?;
-        for panic in &self.panics {
-            writeln!(f, "  panic: {panic}")?;
-        }
-        if let Err(error) = &self.stopped {
-            writeln!(f, "  stop: {error}")?;
-        }
-        Ok(())
+        follow_up::write_line(f, &self.follow_up, &self.counts)?;
+        write_server_end(f, &self.panics, &self.stopped)
     }
 }

@@ -1,14 +1,12 @@
 //! axum: `axum::serve` with the adapter's `Webhook` extractor.
 
-use core::net::{Ipv4Addr, SocketAddr};
-
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use protocol_webhooks_axum::{Webhook, WebhookConfig};
 
-use super::{App, OK_BODY, Ready, Shutdown, tokio_runtime};
+use super::{App, OK_BODY, Ready, bind_loopback, listening, tokio_runtime};
 use crate::{EVENT_PATH, EventCounts, Framework};
 
 /// The router's state: the extractor finds the configuration in it through
@@ -47,20 +45,10 @@ pub(super) fn serve(app: App, ready: &Ready) -> Result<(), String> {
             counts: app.counts,
         });
     tokio_runtime(Framework::Axum)?.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(|error| format!("cannot bind 127.0.0.1:0: {error}"))?;
-        let address: SocketAddr = listener
-            .local_addr()
-            .map_err(|error| format!("no local address: {error}"))?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        ready
-            .send(Ok((address, Shutdown::Signal(stop))))
-            .map_err(|_| String::from("nobody waits for the server"))?;
+        let (listener, address) = bind_loopback().await?;
+        let stopped = listening(ready, address)?;
         axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
+            .with_graceful_shutdown(stopped)
             .await
             .map_err(|error| format!("axum::serve failed: {error}"))
     })

@@ -8,7 +8,7 @@ mod rocket;
 mod warp;
 
 use core::fmt;
-use core::net::SocketAddr;
+use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -230,6 +230,35 @@ pub(crate) fn tokio_runtime(framework: Framework) -> Result<tokio::runtime::Runt
         .enable_all()
         .build()
         .map_err(|error| format!("cannot build the {framework} runtime: {error}"))
+}
+
+/// A tokio listener on an ephemeral loopback port, and its address.
+pub(crate) async fn bind_loopback() -> Result<(tokio::net::TcpListener, SocketAddr), String> {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(|error| format!("cannot bind 127.0.0.1:0: {error}"))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("no local address: {error}"))?;
+    Ok((listener, address))
+}
+
+/// Reports `address` to [`Server::start`] with a [`Shutdown::Signal`]; the
+/// future returned completes once the signal comes, for the framework's
+/// graceful shutdown.
+pub(crate) fn listening(
+    ready: &Ready,
+    address: SocketAddr,
+) -> Result<impl Future<Output = ()> + Send + 'static, String> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    ready
+        .send(Ok((address, Shutdown::Signal(stop))))
+        .map_err(|_| String::from("nobody waits for the server"))?;
+    Ok(async move {
+        // A sender dropped unsent, as when `Server::start` gives up waiting,
+        // stops the server too.
+        let _ = stopped.await;
+    })
 }
 
 /// The body of every 200 answer.
