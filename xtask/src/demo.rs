@@ -127,7 +127,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), DemoError> {
     let Some(framework) = parse_args(args)? else {
         return writeln!(io::stdout().lock(), "{USAGE}").map_err(DemoError::Output);
     };
-    let root = paths::project_root().map_err(DemoError::Paths)?;
+    let root = paths::project_root();
     let target = paths::target_dir(&root).map_err(DemoError::Paths)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let example = format!("example-{framework}");

@@ -105,7 +105,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), FuzzError> {
         let _ = writeln!(io::stdout().lock(), "{USAGE}");
         return Ok(());
     };
-    let root = project_root();
+    let root = crate::paths::project_root();
     ensure_cargo_fuzz(&root)?;
 
     let mut reports = Vec::new();
@@ -191,12 +191,6 @@ fn parse_args(args: &[String]) -> Result<Option<Options>, FuzzError> {
         targets = TARGETS.to_vec();
     }
     Ok(Some(Options { seconds, targets }))
-}
-
-/// The repository root: the xtask package is one level below it.
-fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// The `cargo` that understands `+toolchain`: rustup's proxy on `PATH`, not
@@ -496,7 +490,7 @@ mod tests {
 
     #[test]
     fn every_target_has_a_source_and_seeds() {
-        let fuzz = project_root().join("fuzz");
+        let fuzz = crate::paths::project_root().join("fuzz");
         let manifest = fs::read_to_string(fuzz.join("Cargo.toml")).expect("fuzz manifest");
         assert!(manifest.contains("\n[workspace]"), "own workspace");
         for target in TARGETS {

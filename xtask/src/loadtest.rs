@@ -213,7 +213,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), LoadtestError> {
     };
     ensure_wrk()?;
 
-    let root = paths::project_root().map_err(LoadtestError::Paths)?;
+    let root = paths::project_root();
     let workspace = root.join(SERVER_PACKAGE_DIR);
     // `benches/` is a workspace of its own, with its own target directory.
     let target = paths::target_dir(&workspace).map_err(LoadtestError::Paths)?;

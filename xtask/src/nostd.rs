@@ -24,7 +24,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             "nostd takes no arguments, got `{arg}`"
         )));
     }
-    build(&paths::project_root()?)
+    build(&paths::project_root())
 }
 
 /// Builds every check crate in release, into `nostd/` under the main target
@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn every_check_crate_is_a_no_std_staticlib_outside_the_workspace() {
-        let root = paths::project_root().expect("root");
+        let root = paths::project_root();
         let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("root manifest");
         for name in CRATES {
             let dir = root.join("xtask").join("nostd").join(name);

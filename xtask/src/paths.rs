@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 /// Why a path could not be worked out.
 #[derive(Debug)]
 pub(crate) enum PathsError {
-    /// The xtask package is not inside a repository.
-    NoRoot,
     /// A relative target directory cannot be resolved.
     CurrentDir(io::Error),
 }
@@ -17,7 +15,6 @@ pub(crate) enum PathsError {
 impl fmt::Display for PathsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoRoot => f.write_str("the xtask package has no parent directory"),
             Self::CurrentDir(error) => write!(f, "cannot read the current directory: {error}"),
         }
     }
@@ -31,12 +28,12 @@ impl From<PathsError> for crate::Error {
     }
 }
 
-/// The repository root: the xtask package is one level below it.
-pub(crate) fn project_root() -> Result<PathBuf, PathsError> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .ok_or(PathsError::NoRoot)
+/// The repository root: the xtask package is one level below it. (A
+/// manifest directory without a parent would be the filesystem root, where
+/// no repository can be; the fallback only keeps this infallible.)
+pub(crate) fn project_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// The target directory of the workspace in `workspace` (the main one, or
@@ -70,7 +67,7 @@ mod tests {
 
     #[test]
     fn root_holds_the_workspace_manifest() {
-        let root = project_root().expect("root");
+        let root = project_root();
         assert!(root.join("Cargo.toml").is_file());
         assert!(root.join("xtask").join("Cargo.toml").is_file());
     }

@@ -12,7 +12,7 @@
 use core::fmt;
 use std::ffi::OsString;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus};
 
 /// Requests of mixed load per framework in the full run.
@@ -75,7 +75,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), SoakError> {
         eprintln!("{USAGE}");
         return Ok(());
     };
-    let mut command = command(&project_root(), &options);
+    let mut command = command(&crate::paths::project_root(), &options);
     let shown = describe(&command);
     eprintln!("$ {shown}");
     let status = command.status().map_err(|error| SoakError::Spawn {
@@ -174,12 +174,6 @@ fn describe(command: &Command) -> String {
     shown.join(" ")
 }
 
-/// The repository root: the xtask package is one level below it.
-fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,7 +234,10 @@ mod tests {
 
     #[test]
     fn the_tests_named_exist() {
-        let tests = project_root().join("tests").join("soak").join("tests");
+        let tests = crate::paths::project_root()
+            .join("tests")
+            .join("soak")
+            .join("tests");
         for file in ["mixed_load.rs", "truncated_body.rs", "huge_body.rs"] {
             let source = std::fs::read_to_string(tests.join(file)).expect("soak test file");
             for (_, test) in FRAMEWORKS {

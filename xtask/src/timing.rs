@@ -12,7 +12,7 @@
 use core::fmt;
 use std::ffi::OsString;
 use std::io::{self, BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
 /// dudect's threshold: above it the two classes' timings differ.
@@ -95,7 +95,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), TimingError> {
         let _ = writeln!(io::stdout().lock(), "{USAGE}");
         return Ok(());
     };
-    let root = project_root();
+    let root = crate::paths::project_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(cargo);
     command
@@ -205,12 +205,6 @@ fn parse_output(lines: &[String]) -> Option<Verdict> {
     })
 }
 
-/// The repository root: the xtask package is one level below it.
-fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
-}
-
 fn describe(command: &Command) -> String {
     let mut text = String::from("cargo");
     for arg in command.get_args() {
@@ -295,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_test_crate_is_outside_the_workspace() {
-        let root = project_root();
+        let root = crate::paths::project_root();
         let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("root manifest");
         let manifest =
             std::fs::read_to_string(root.join("tools").join("timing").join("Cargo.toml"))
