@@ -1,75 +1,37 @@
 //! The exactly-once extractor: a verified event whose id this delivery
 //! claimed.
 
-use core::ops::Deref;
-
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use protocol_webhooks::dedup::{ClaimedEvent, StoreError};
 
 use crate::config::registered_deduplicator;
 use crate::extract::{LocalFuture, incoming_body, verified_event};
 use crate::rejection::WebhookRejection;
 
-/// Extracts a verified, parsed Protocol event and claims its id, so that
-/// exactly one delivery of each event runs the handler.
-///
-/// It checks what [`Webhook`](crate::Webhook) checks, in the same order
-/// (size, signature, parsing), and then claims the event id with the
-/// [`Deduplicator`](crate::Deduplicator) registered in the app data. Call
-/// [`commit`](Self::commit) once the handler's work succeeded; dropped
-/// uncommitted — the handler returned an error, panicked, or the request
-/// was dropped — it releases the claim, so the sender's next delivery runs
-/// the handler.
-///
-/// Other deliveries do not reach the handler. They are answered with the
-/// [`WebhookRejection`]:
-///
-/// - 200 `{"type":"duplicate",...}` when the event was processed already;
-/// - 409 with `Retry-After` while another delivery holds the claim;
-/// - 503 with `Retry-After` when the de-duplication store is unreachable;
-/// - 500 `{"type":"api_error",...}` without a registered
-///   [`WebhookConfig`](crate::WebhookConfig) or `Deduplicator`.
-///
-/// Dereferences to the [`ClaimedEvent`], which dereferences to the
-/// [`Event`](crate::Event).
-#[derive(Debug)]
-#[must_use = "dropping the claimed webhook releases the claim: commit it once the handler succeeded"]
-pub struct ClaimedWebhook(pub ClaimedEvent);
-
-impl ClaimedWebhook {
-    /// Takes the claimed event.
-    pub fn into_inner(self) -> ClaimedEvent {
-        self.0
-    }
-
-    /// Marks the event done, so later deliveries are answered 200 without
-    /// running the handler; see [`ClaimedEvent::commit`].
+protocol_webhooks::__extractor_types! {
+    /// Extracts a verified, parsed Protocol event and claims its id, so that
+    /// exactly one delivery of each event runs the handler.
     ///
-    /// # Errors
-    /// [`StoreError::LostClaim`] when the lease expired before the commit,
-    /// or [`StoreError::Unavailable`]. The handler's work is done either
-    /// way: answer 2xx and log the error.
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await
-    }
-
-    /// Releases the claim and waits for the store to confirm; dropping the
-    /// extractor does the same without waiting.
+    /// It checks what [`Webhook`](crate::Webhook) checks, in the same order
+    /// (size, signature, parsing), and then claims the event id with the
+    /// [`Deduplicator`](crate::Deduplicator) registered in the app data. Call
+    /// [`commit`](Self::commit) once the handler's work succeeded; dropped
+    /// uncommitted — the handler returned an error, panicked, or the request
+    /// was dropped — it releases the claim, so the sender's next delivery runs
+    /// the handler.
     ///
-    /// # Errors
-    /// [`StoreError::Unavailable`]; the claim then ends with its lease.
-    pub async fn release(self) -> Result<(), StoreError> {
-        self.0.release().await
-    }
-}
-
-impl Deref for ClaimedWebhook {
-    type Target = ClaimedEvent;
-
-    fn deref(&self) -> &ClaimedEvent {
-        &self.0
-    }
+    /// Other deliveries do not reach the handler. They are answered with the
+    /// [`WebhookRejection`]:
+    ///
+    /// - 200 `{"type":"duplicate",...}` when the event was processed already;
+    /// - 409 with `Retry-After` while another delivery holds the claim;
+    /// - 503 with `Retry-After` when the de-duplication store is unreachable;
+    /// - 500 `{"type":"api_error",...}` without a registered
+    ///   [`WebhookConfig`](crate::WebhookConfig) or `Deduplicator`.
+    ///
+    /// Dereferences to the [`ClaimedEvent`](crate::ClaimedEvent), which
+    /// dereferences to the [`Event`](crate::Event).
+    pub struct ClaimedWebhook;
 }
 
 impl FromRequest for ClaimedWebhook {

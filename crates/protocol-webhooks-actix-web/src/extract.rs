@@ -1,12 +1,11 @@
 //! The extractors: a verified event, or a verified raw body.
 
-use core::ops::Deref;
 use core::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use protocol_webhooks::Rejection;
 use protocol_webhooks::events::Event;
-use protocol_webhooks::{Rejection, VerifiedBody};
 
 use crate::body::IncomingBody;
 use crate::config::registered_config;
@@ -15,30 +14,21 @@ use crate::rejection::WebhookRejection;
 /// actix-web's payload stream is not `Send`, so neither is extraction.
 pub(crate) type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
-/// Extracts a verified, parsed Protocol event.
-///
-/// The body is read under the configured limit, its `x-protocol-signature`
-/// checked against the configured secrets, and only then parsed. On failure
-/// the handler does not run and the client gets the
-/// [`WebhookRejection`] answer (401, 413 or 400); without a registered
-/// [`WebhookConfig`](crate::WebhookConfig) it gets a 500.
-#[derive(Debug, Clone)]
-pub struct Webhook(pub Event);
+protocol_webhooks::__extractor_types! {
+    /// Extracts a verified, parsed Protocol event.
+    ///
+    /// The body is read under the configured limit, its `x-protocol-signature`
+    /// checked against the configured secrets, and only then parsed. On failure
+    /// the handler does not run and the client gets the
+    /// [`WebhookRejection`] answer (401, 413 or 400); without a registered
+    /// [`WebhookConfig`](crate::WebhookConfig) it gets a 500.
+    pub struct Webhook;
 
-impl Webhook {
-    /// Takes the event.
-    #[must_use]
-    pub fn into_inner(self) -> Event {
-        self.0
-    }
-}
-
-impl Deref for Webhook {
-    type Target = Event;
-
-    fn deref(&self) -> &Event {
-        &self.0
-    }
+    /// Extracts the verified raw body without parsing it, for receivers that
+    /// store or enqueue the bytes and parse later.
+    ///
+    /// Verification is the same as for [`Webhook`]: size, then signature.
+    pub struct RawWebhook;
 }
 
 impl FromRequest for Webhook {
@@ -48,21 +38,6 @@ impl FromRequest for Webhook {
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let incoming = incoming_body(request, payload);
         Box::pin(async move { Ok(Self(verified_event(incoming?).await?)) })
-    }
-}
-
-/// Extracts the verified raw body without parsing it, for receivers that
-/// store or enqueue the bytes and parse later.
-///
-/// Verification is the same as for [`Webhook`]: size, then signature.
-#[derive(Debug, Clone)]
-pub struct RawWebhook(pub VerifiedBody);
-
-impl RawWebhook {
-    /// Takes the verified body.
-    #[must_use]
-    pub fn into_inner(self) -> VerifiedBody {
-        self.0
     }
 }
 

@@ -1,54 +1,43 @@
 //! The extractors: a verified, parsed event, or only the verified raw body.
 
-use core::ops::Deref;
-
 use axum_core::extract::{FromRef, FromRequest, Request};
-use protocol_webhooks::events::Event;
-use protocol_webhooks::{VerifiedBody, WebhookConfig};
+use protocol_webhooks::WebhookConfig;
 
 use crate::WebhookRejection;
 use crate::body::read_verified;
 use crate::rejection::reject;
 
-/// Extracts a verified Protocol event from the request.
-///
-/// The body is read under the configured limit, its `x-protocol-signature`
-/// is checked against every configured secret, and only then is it parsed;
-/// on any failure the handler does not run and the client gets a
-/// [`WebhookRejection`]. Requires `WebhookConfig: FromRef<S>` for the
-/// router's state `S`. It reads the body, so it must be the handler's last
-/// argument.
-///
-/// Forgetting the configuration is a compile error, not a failure at run
-/// time: without `.with_state(config)` the router's state is `()`.
-///
-/// ```compile_fail
-/// use axum::{Router, routing::post};
-/// use protocol_webhooks_axum::Webhook;
-///
-/// async fn on_webhook(Webhook(event): Webhook) -> String {
-///     event.id
-/// }
-///
-/// let app: Router = Router::new().route("/webhooks", post(on_webhook));
-/// ```
-#[derive(Debug, Clone)]
-pub struct Webhook(pub Event);
+protocol_webhooks::__extractor_types! {
+    /// Extracts a verified Protocol event from the request.
+    ///
+    /// The body is read under the configured limit, its `x-protocol-signature`
+    /// is checked against every configured secret, and only then is it parsed;
+    /// on any failure the handler does not run and the client gets a
+    /// [`WebhookRejection`]. Requires `WebhookConfig: FromRef<S>` for the
+    /// router's state `S`. It reads the body, so it must be the handler's last
+    /// argument.
+    ///
+    /// Forgetting the configuration is a compile error, not a failure at run
+    /// time: without `.with_state(config)` the router's state is `()`.
+    ///
+    /// ```compile_fail
+    /// use axum::{Router, routing::post};
+    /// use protocol_webhooks_axum::Webhook;
+    ///
+    /// async fn on_webhook(Webhook(event): Webhook) -> String {
+    ///     event.id
+    /// }
+    ///
+    /// let app: Router = Router::new().route("/webhooks", post(on_webhook));
+    /// ```
+    pub struct Webhook;
 
-impl Webhook {
-    /// Takes the event.
-    #[must_use]
-    pub fn into_inner(self) -> Event {
-        self.0
-    }
-}
-
-impl Deref for Webhook {
-    type Target = Event;
-
-    fn deref(&self) -> &Event {
-        &self.0
-    }
+    /// Extracts only the verified raw body, unparsed.
+    ///
+    /// For handlers that store or enqueue the exact bytes and parse them later
+    /// with [`VerifiedBody::parse`](crate::VerifiedBody::parse). Size and
+    /// signature are checked as for [`Webhook`]; the body need not be an event.
+    pub struct RawWebhook;
 }
 
 impl<S> FromRequest<S> for Webhook
@@ -65,30 +54,6 @@ where
             Ok(body.into_event()?)
         };
         event.await.map(Self).map_err(reject)
-    }
-}
-
-/// Extracts only the verified raw body, unparsed.
-///
-/// For handlers that store or enqueue the exact bytes and parse them later
-/// with [`VerifiedBody::parse`]. Size and signature are checked as for
-/// [`Webhook`]; the body need not be an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawWebhook(pub VerifiedBody);
-
-impl RawWebhook {
-    /// Takes the verified body.
-    #[must_use]
-    pub fn into_inner(self) -> VerifiedBody {
-        self.0
-    }
-}
-
-impl Deref for RawWebhook {
-    type Target = VerifiedBody;
-
-    fn deref(&self) -> &VerifiedBody {
-        &self.0
     }
 }
 

@@ -1,83 +1,46 @@
 //! The exactly-once extractor: a verified event whose id this delivery
 //! claimed.
 
-use core::ops::Deref;
-
 use poem::{FromRequest, Request, RequestBody};
-use protocol_webhooks::dedup::{ClaimedEvent, StoreError};
 
 use crate::config::{deduplicator, webhook_config};
 use crate::extract::verified_event;
 use crate::rejection::rejected;
 
-/// Extracts a verified, parsed event, like [`Webhook`](crate::Webhook), and
-/// claims its id with the [`Deduplicator`](crate::Deduplicator) so that only
-/// one delivery of each event runs the handler.
-///
-/// Needs a [`WebhookConfig`](crate::WebhookConfig) and a
-/// [`Deduplicator`](crate::Deduplicator), both added with `.data(...)`.
-/// Call [`commit`](Self::commit) once the handler's work succeeded; dropped
-/// uncommitted (the handler returned an error, panicked, or the request was
-/// dropped) it releases the claim, so the sender's next delivery runs the
-/// handler again.
-///
-/// The handler does not run when the event was processed already (answered
-/// 200 with `{"type":"duplicate",...}`, so the sender stops retrying), while
-/// another delivery holds the claim (409 with `Retry-After`), or when the
-/// store cannot be reached (503 with `Retry-After`).
-///
-/// ```
-/// use poem::handler;
-/// use poem::http::StatusCode;
-/// use protocol_webhooks_poem::ClaimedWebhook;
-///
-/// #[handler]
-/// async fn on_webhook(claimed: ClaimedWebhook) -> StatusCode {
-///     tracing::info!(id = %claimed.id, "handling {}", claimed.event_type);
-///     // The work is done: a failed commit only means a redelivery may run
-///     // the handler again.
-///     if let Err(error) = claimed.commit().await {
-///         tracing::warn!(%error, "could not mark the event done");
-///     }
-///     StatusCode::OK
-/// }
-/// ```
-#[derive(Debug)]
-#[must_use = "dropping the claimed webhook releases the claim: commit it once the handler succeeded"]
-pub struct ClaimedWebhook(pub ClaimedEvent);
-
-impl ClaimedWebhook {
-    /// Takes the claimed event.
-    pub fn into_inner(self) -> ClaimedEvent {
-        self.0
-    }
-
-    /// Marks the event done, so later deliveries are answered 200 without
-    /// running the handler; see [`ClaimedEvent::commit`].
+protocol_webhooks::__extractor_types! {
+    /// Extracts a verified, parsed event, like [`Webhook`](crate::Webhook), and
+    /// claims its id with the [`Deduplicator`](crate::Deduplicator) so that only
+    /// one delivery of each event runs the handler.
     ///
-    /// # Errors
-    /// As [`ClaimedEvent::commit`]: the handler's work is done either way,
-    /// so answer 2xx and log the error.
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await
-    }
-
-    /// Releases the claim and waits for the store to confirm; dropping the
-    /// claimed webhook does the same without waiting.
+    /// Needs a [`WebhookConfig`](crate::WebhookConfig) and a
+    /// [`Deduplicator`](crate::Deduplicator), both added with `.data(...)`.
+    /// Call [`commit`](Self::commit) once the handler's work succeeded; dropped
+    /// uncommitted (the handler returned an error, panicked, or the request was
+    /// dropped) it releases the claim, so the sender's next delivery runs the
+    /// handler again.
     ///
-    /// # Errors
-    /// As [`ClaimedEvent::release`].
-    pub async fn release(self) -> Result<(), StoreError> {
-        self.0.release().await
-    }
-}
-
-impl Deref for ClaimedWebhook {
-    type Target = ClaimedEvent;
-
-    fn deref(&self) -> &ClaimedEvent {
-        &self.0
-    }
+    /// The handler does not run when the event was processed already (answered
+    /// 200 with `{"type":"duplicate",...}`, so the sender stops retrying), while
+    /// another delivery holds the claim (409 with `Retry-After`), or when the
+    /// store cannot be reached (503 with `Retry-After`).
+    ///
+    /// ```
+    /// use poem::handler;
+    /// use poem::http::StatusCode;
+    /// use protocol_webhooks_poem::ClaimedWebhook;
+    ///
+    /// #[handler]
+    /// async fn on_webhook(claimed: ClaimedWebhook) -> StatusCode {
+    ///     tracing::info!(id = %claimed.id, "handling {}", claimed.event_type);
+    ///     // The work is done: a failed commit only means a redelivery may run
+    ///     // the handler again.
+    ///     if let Err(error) = claimed.commit().await {
+    ///         tracing::warn!(%error, "could not mark the event done");
+    ///     }
+    ///     StatusCode::OK
+    /// }
+    /// ```
+    pub struct ClaimedWebhook;
 }
 
 impl<'a> FromRequest<'a> for ClaimedWebhook {

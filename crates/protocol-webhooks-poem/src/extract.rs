@@ -1,50 +1,50 @@
 //! The extractors: a verified, parsed event and a verified raw body.
 
-use core::ops::Deref;
-
 use poem::{FromRequest, Request, RequestBody};
 use protocol_webhooks::events::Event;
-use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{Rejection, WebhookConfig};
 
 use crate::body::read_verified_body;
 use crate::config::webhook_config;
 use crate::rejection::rejected;
 
-/// Extracts a webhook whose signature was verified, parsed into an [`Event`].
-///
-/// The handler runs only for an authentic, valid event; otherwise the
-/// request is answered with a [`WebhookRejection`](crate::WebhookRejection).
-/// Needs a [`WebhookConfig`] added with `.data(config)`.
-///
-/// ```
-/// use poem::handler;
-/// use protocol_webhooks_poem::{Payload, Webhook};
-///
-/// #[handler]
-/// async fn on_webhook(Webhook(event): Webhook) -> String {
-///     match event.payload {
-///         Payload::Message(message) => format!("message {}", message.id),
-///         _ => format!("event {}", event.id),
-///     }
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Webhook(pub Event);
+protocol_webhooks::__extractor_types! {
+    /// Extracts a webhook whose signature was verified, parsed into an [`Event`].
+    ///
+    /// The handler runs only for an authentic, valid event; otherwise the
+    /// request is answered with a [`WebhookRejection`](crate::WebhookRejection).
+    /// Needs a [`WebhookConfig`] added with `.data(config)`.
+    ///
+    /// ```
+    /// use poem::handler;
+    /// use protocol_webhooks_poem::{Payload, Webhook};
+    ///
+    /// #[handler]
+    /// async fn on_webhook(Webhook(event): Webhook) -> String {
+    ///     match event.payload {
+    ///         Payload::Message(message) => format!("message {}", message.id),
+    ///         _ => format!("event {}", event.id),
+    ///     }
+    /// }
+    /// ```
+    pub struct Webhook;
 
-impl Webhook {
-    /// Takes the event.
-    #[must_use]
-    pub fn into_inner(self) -> Event {
-        self.0
-    }
-}
-
-impl Deref for Webhook {
-    type Target = Event;
-
-    fn deref(&self) -> &Event {
-        &self.0
-    }
+    /// Extracts only the verified raw body, for handlers that store or enqueue
+    /// it and parse later (with [`VerifiedBody::parse`](crate::VerifiedBody::parse)).
+    ///
+    /// The size limit and the signature are checked exactly as for [`Webhook`];
+    /// the body is not parsed, so any authentic bytes pass.
+    ///
+    /// ```
+    /// use poem::handler;
+    /// use protocol_webhooks_poem::RawWebhook;
+    ///
+    /// #[handler]
+    /// async fn on_raw_webhook(RawWebhook(body): RawWebhook) -> Vec<u8> {
+    ///     body.into_bytes()
+    /// }
+    /// ```
+    pub struct RawWebhook;
 }
 
 impl<'a> FromRequest<'a> for Webhook {
@@ -68,32 +68,6 @@ pub(crate) async fn verified_event(
         .into_event()
         .map_err(|error| rejected(Rejection::from(error)))?;
     Ok(event)
-}
-
-/// Extracts only the verified raw body, for handlers that store or enqueue
-/// it and parse later (with [`VerifiedBody::parse`]).
-///
-/// The size limit and the signature are checked exactly as for [`Webhook`];
-/// the body is not parsed, so any authentic bytes pass.
-///
-/// ```
-/// use poem::handler;
-/// use protocol_webhooks_poem::RawWebhook;
-///
-/// #[handler]
-/// async fn on_raw_webhook(RawWebhook(body): RawWebhook) -> Vec<u8> {
-///     body.into_bytes()
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct RawWebhook(pub VerifiedBody);
-
-impl RawWebhook {
-    /// Takes the verified body.
-    #[must_use]
-    pub fn into_inner(self) -> VerifiedBody {
-        self.0
-    }
 }
 
 impl<'a> FromRequest<'a> for RawWebhook {

@@ -68,9 +68,11 @@ impl fmt::Display for WebhookRejection {
     }
 }
 
+/// Transparent: `Display` already shows the rejection, so the source is the
+/// rejection's own cause.
 impl core::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        Some(&self.0)
+        self.0.source()
     }
 }
 

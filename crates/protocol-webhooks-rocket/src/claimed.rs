@@ -1,10 +1,8 @@
 //! The exactly-once data guard: a verified event whose id this delivery
 //! has claimed.
 
-use core::ops::Deref;
-
 use protocol_webhooks::Rejection;
-use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator, StoreError};
+use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator};
 use rocket::Request;
 use rocket::data::{self, Data, FromData};
 
@@ -12,87 +10,50 @@ use crate::WebhookRejection;
 use crate::extract::verified_body;
 use crate::outcome::{managed, outcome};
 
-/// A data guard yielding the verified, parsed event once its id is claimed
-/// with the managed [`Deduplicator`], so that one delivery of each event
-/// runs the handler.
-///
-/// The size, signature and parse checks are those of
-/// [`Webhook`](crate::Webhook); then the claim. Commit it with
-/// [`commit`](Self::commit) once the handler's work succeeded; dropped
-/// uncommitted (the handler returned an error or panicked) it releases the
-/// claim, so the sender's next delivery runs the handler again. Rocket runs
-/// a handler to its end even when the client hangs up, so that outcome
-/// decides. Every other delivery is refused without running the handler:
-///
-/// | the event id is… | answer |
-/// |---|---|
-/// | done | 200, `{"type":"duplicate",...}` |
-/// | claimed by another delivery | 409, `Retry-After`: the rest of that lease |
-/// | unknown: the store cannot be reached | 503, `Retry-After: 5` |
-///
-/// Manage the [`Deduplicator`] with
-/// [`WebhookFairing::with_deduplicator`](crate::WebhookFairing::with_deduplicator)
-/// or `rocket.manage(deduplicator)`; without one the guard answers 500
-/// `{"type":"api_error","message":"webhook configuration is missing"}`.
-///
-/// ```
-/// use protocol_webhooks_rocket::ClaimedWebhook;
-/// use rocket::http::Status;
-///
-/// # async fn charge(_: &str) -> Result<(), std::io::Error> { Ok(()) }
-/// #[rocket::post("/webhooks", data = "<claimed>")]
-/// async fn on_webhook(claimed: ClaimedWebhook) -> Result<&'static str, Status> {
-///     // `claimed` dereferences to the event.
-///     if charge(&claimed.id).await.is_err() {
-///         // Dropped uncommitted: the next delivery runs this handler again.
-///         return Err(Status::ServiceUnavailable);
-///     }
-///     if let Err(error) = claimed.commit().await {
-///         // The work is done either way: answer 2xx, and look into the store.
-///         eprintln!("commit failed: {error}");
-///     }
-///     Ok("done")
-/// }
-/// ```
-#[derive(Debug)]
-#[must_use = "dropping the claimed webhook releases the claim: commit it once the handler succeeded"]
-pub struct ClaimedWebhook(pub ClaimedEvent);
-
-impl ClaimedWebhook {
-    /// Takes the claimed event, for
-    /// [`ClaimedEvent::into_parts`](protocol_webhooks::dedup::ClaimedEvent::into_parts).
-    pub fn into_inner(self) -> ClaimedEvent {
-        self.0
-    }
-
-    /// Marks the event done, so later deliveries are answered 200 without
-    /// running the handler.
+protocol_webhooks::__extractor_types! {
+    /// A data guard yielding the verified, parsed event once its id is claimed
+    /// with the managed [`Deduplicator`], so that one delivery of each event
+    /// runs the handler.
     ///
-    /// # Errors
-    /// As [`ClaimedEvent::commit`]: the claim's lease ran out before the
-    /// commit, or the store cannot be reached. The handler's work is done
-    /// by then; answer 2xx and log the error.
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.0.commit().await
-    }
-
-    /// Releases the claim and waits for the store, so the next delivery is
-    /// processed; dropping `self` does the same without waiting.
+    /// The size, signature and parse checks are those of
+    /// [`Webhook`](crate::Webhook); then the claim. Commit it with
+    /// [`commit`](Self::commit) once the handler's work succeeded; dropped
+    /// uncommitted (the handler returned an error or panicked) it releases the
+    /// claim, so the sender's next delivery runs the handler again. Rocket runs
+    /// a handler to its end even when the client hangs up, so that outcome
+    /// decides. Every other delivery is refused without running the handler:
     ///
-    /// # Errors
-    /// As [`ClaimedEvent::release`]: the store cannot be reached, and the
-    /// claim then ends with its lease.
-    pub async fn release(self) -> Result<(), StoreError> {
-        self.0.release().await
-    }
-}
-
-impl Deref for ClaimedWebhook {
-    type Target = ClaimedEvent;
-
-    fn deref(&self) -> &ClaimedEvent {
-        &self.0
-    }
+    /// | the event id is… | answer |
+    /// |---|---|
+    /// | done | 200, `{"type":"duplicate",...}` |
+    /// | claimed by another delivery | 409, `Retry-After`: the rest of that lease |
+    /// | unknown: the store cannot be reached | 503, `Retry-After: 5` |
+    ///
+    /// Manage the [`Deduplicator`] with
+    /// [`WebhookFairing::with_deduplicator`](crate::WebhookFairing::with_deduplicator)
+    /// or `rocket.manage(deduplicator)`; without one the guard answers 500
+    /// `{"type":"api_error","message":"webhook configuration is missing"}`.
+    ///
+    /// ```
+    /// use protocol_webhooks_rocket::ClaimedWebhook;
+    /// use rocket::http::Status;
+    ///
+    /// # async fn charge(_: &str) -> Result<(), std::io::Error> { Ok(()) }
+    /// #[rocket::post("/webhooks", data = "<claimed>")]
+    /// async fn on_webhook(claimed: ClaimedWebhook) -> Result<&'static str, Status> {
+    ///     // `claimed` dereferences to the event.
+    ///     if charge(&claimed.id).await.is_err() {
+    ///         // Dropped uncommitted: the next delivery runs this handler again.
+    ///         return Err(Status::ServiceUnavailable);
+    ///     }
+    ///     if let Err(error) = claimed.commit().await {
+    ///         // The work is done either way: answer 2xx, and look into the store.
+    ///         eprintln!("commit failed: {error}");
+    ///     }
+    ///     Ok("done")
+    /// }
+    /// ```
+    pub struct ClaimedWebhook;
 }
 
 #[rocket::async_trait]

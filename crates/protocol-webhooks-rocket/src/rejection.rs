@@ -94,9 +94,11 @@ impl fmt::Display for WebhookRejection {
     }
 }
 
+/// Transparent: `Display` already shows the rejection, so the source is the
+/// rejection's own cause.
 impl std::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        self.0.source()
     }
 }
 

@@ -28,6 +28,10 @@ mod config;
 #[cfg(feature = "std")]
 pub mod dedup;
 
+// Only the adapters expand it, and they all build with `std` and `events`.
+#[cfg(all(feature = "std", feature = "events"))]
+mod adapter;
+
 #[cfg(feature = "events")]
 pub mod events;
 #[cfg(feature = "events")]

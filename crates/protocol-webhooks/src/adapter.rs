@@ -1,0 +1,157 @@
+//! Support for the framework adapter crates, not for receivers.
+//!
+//! Each adapter needs its own `Webhook`, `RawWebhook` and `ClaimedWebhook`,
+//! since a framework's extractor traits can only be implemented there for
+//! types of that crate. This module exists so that the five adapters'
+//! extractor types are written once: the struct, the derives and the
+//! framework-independent methods come from here, while each adapter keeps
+//! the doc comments that speak of its framework and its extractor impls.
+
+/// Defines some of an adapter's extractor types with their shared derives,
+/// methods and `Deref` impls.
+///
+/// Takes any of these items, each after the adapter's own outer attributes
+/// (its doc comment):
+///
+/// - `pub struct Webhook;` for `Webhook(pub Event)`;
+/// - `pub struct RawWebhook;` for `RawWebhook(pub VerifiedBody)`;
+/// - `pub struct ClaimedWebhook;` for `ClaimedWebhook(pub ClaimedEvent)`,
+///   which needs the `std` feature.
+///
+/// Every adapter's types get the same derives and the same `Deref` to what
+/// they wrap, so moving a handler from one framework to another changes
+/// nothing but the framework.
+///
+/// The generated method docs name the core's items without links: rustdoc
+/// does not resolve links in docs expanded from another crate's macro the
+/// same way in every adapter.
+///
+/// ```
+/// protocol_webhooks::__extractor_types! {
+///     /// A verified event.
+///     pub struct Webhook;
+///
+///     /// A verified body.
+///     pub struct RawWebhook;
+///
+///     /// A verified event whose id is claimed.
+///     pub struct ClaimedWebhook;
+/// }
+///
+/// use protocol_webhooks::testing::SignedRequest;
+/// use protocol_webhooks::{VerifiedBody, WebhookConfig};
+///
+/// let config = WebhookConfig::new("whsec_test")?;
+/// let request = SignedRequest::new("whsec_test", "{}")?;
+/// let signature = Some(request.signature().as_bytes());
+/// let raw = RawWebhook(VerifiedBody::verify(&config, request.body().to_vec(), signature)?);
+/// assert_eq!(raw.as_bytes(), b"{}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __extractor_types {
+    () => {};
+
+    ($(#[$attr:meta])* pub struct Webhook; $($rest:tt)*) => {
+        $(#[$attr])*
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+        pub struct Webhook(pub $crate::events::Event);
+
+        impl Webhook {
+            /// Takes the event.
+            #[must_use]
+            pub fn into_inner(self) -> $crate::events::Event {
+                self.0
+            }
+        }
+
+        impl ::core::ops::Deref for Webhook {
+            type Target = $crate::events::Event;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        $crate::__extractor_types! { $($rest)* }
+    };
+
+    ($(#[$attr:meta])* pub struct RawWebhook; $($rest:tt)*) => {
+        $(#[$attr])*
+        #[derive(
+            ::core::fmt::Debug,
+            ::core::clone::Clone,
+            ::core::cmp::PartialEq,
+            ::core::cmp::Eq,
+        )]
+        pub struct RawWebhook(pub $crate::VerifiedBody);
+
+        impl RawWebhook {
+            /// Takes the verified body.
+            #[must_use]
+            pub fn into_inner(self) -> $crate::VerifiedBody {
+                self.0
+            }
+        }
+
+        impl ::core::ops::Deref for RawWebhook {
+            type Target = $crate::VerifiedBody;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        $crate::__extractor_types! { $($rest)* }
+    };
+
+    ($(#[$attr:meta])* pub struct ClaimedWebhook; $($rest:tt)*) => {
+        $(#[$attr])*
+        #[derive(::core::fmt::Debug)]
+        #[must_use = "dropping the claimed webhook releases the claim: commit it once the handler succeeded"]
+        pub struct ClaimedWebhook(pub $crate::dedup::ClaimedEvent);
+
+        impl ClaimedWebhook {
+            /// Takes the claimed event, e.g. to split it with
+            /// `ClaimedEvent::into_parts`.
+            pub fn into_inner(self) -> $crate::dedup::ClaimedEvent {
+                self.0
+            }
+
+            /// Marks the event done, so later deliveries are answered 200
+            /// without running the handler.
+            ///
+            /// # Errors
+            /// As `protocol_webhooks::dedup::ClaimGuard::commit`:
+            /// the claim's lease ran out before the commit, or the store
+            /// cannot be reached. The handler's work is done by then, so
+            /// answer 2xx and log the error.
+            pub async fn commit(self) -> ::core::result::Result<(), $crate::dedup::StoreError> {
+                self.0.commit().await
+            }
+
+            /// Releases the claim and waits for the store to confirm, so the
+            /// next delivery runs the handler; dropping the claimed webhook
+            /// does the same without waiting.
+            ///
+            /// # Errors
+            /// As `protocol_webhooks::dedup::ClaimGuard::release`:
+            /// the store cannot be reached, and the claim then ends with its
+            /// lease.
+            pub async fn release(self) -> ::core::result::Result<(), $crate::dedup::StoreError> {
+                self.0.release().await
+            }
+        }
+
+        impl ::core::ops::Deref for ClaimedWebhook {
+            type Target = $crate::dedup::ClaimedEvent;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        $crate::__extractor_types! { $($rest)* }
+    };
+}
