@@ -1,35 +1,22 @@
 //! The HTTP answer to a refused webhook.
 
-use core::fmt;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, ResponseError};
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 
-/// A refused webhook request, answered with the status of
-/// [`Rejection::status`], the JSON body of [`Rejection::to_json`] and, when
-/// [`Rejection::retry_after`] gives one, a `Retry-After` header in seconds.
-///
-/// The extractors fail with an [`actix_web::Error`] wrapping this type, so a
-/// handler taking `Result<Webhook, actix_web::Error>` can inspect it with
-/// [`actix_web::Error::as_error`].
-#[derive(Debug)]
-pub struct WebhookRejection(Rejection);
+protocol_webhooks::__extractor_types! {
+    /// A refused webhook request, answered with the status of
+    /// [`Rejection::status`], the JSON body of [`Rejection::to_json`] and, when
+    /// [`Rejection::retry_after`] gives one, a `Retry-After` header in seconds.
+    ///
+    /// The extractors fail with an [`actix_web::Error`] wrapping this type, so a
+    /// handler taking `Result<Webhook, actix_web::Error>` can inspect it with
+    /// [`actix_web::Error::as_error`].
+    pub struct WebhookRejection;
+}
 
 impl WebhookRejection {
-    /// The reason the request was refused.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.0
-    }
-
-    /// Takes the reason the request was refused.
-    #[must_use]
-    pub fn into_inner(self) -> Rejection {
-        self.0
-    }
-
     /// Wraps a rejection the extractors produced, logging its class once.
     pub(crate) fn logged(rejection: Rejection) -> Self {
         match &rejection {
@@ -50,24 +37,6 @@ impl WebhookRejection {
             ),
         }
         Self(rejection)
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        Self(rejection)
-    }
-}
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl core::error::Error for WebhookRejection {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        self.0.source()
     }
 }
 

@@ -1,80 +1,47 @@
 //! The extractors' rejection: how it is logged, and answered as an axum
 //! response.
 
-use core::fmt;
-
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::header::{CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 
-/// Why [`Webhook`](crate::Webhook), [`RawWebhook`](crate::RawWebhook) or
-/// [`ClaimedWebhook`](crate::ClaimedWebhook) refused a request.
-///
-/// As a response it is the status of [`Rejection::status`] with Protocol's
-/// JSON error body, [`Rejection::to_json`], and a `Retry-After` header in
-/// seconds when [`Rejection::retry_after`] gives one (409 and 503 from
-/// [`ClaimedWebhook`](crate::ClaimedWebhook)). An event that was processed
-/// already is answered 200 with `{"type":"duplicate",...}`, so the sender
-/// stops retrying. It wraps the core's [`Rejection`] because axum's
-/// `IntoResponse` cannot be implemented for a type of another crate.
-///
-/// ```
-/// use std::time::Duration;
-/// use axum::response::IntoResponse;
-/// use protocol_webhooks_axum::{Rejection, WebhookRejection};
-///
-/// let busy = WebhookRejection::from(Rejection::InProgress {
-///     retry_after: Duration::from_millis(2500),
-/// });
-/// let response = busy.into_response();
-/// assert_eq!(response.status(), 409);
-/// assert_eq!(response.headers()["retry-after"], "3");
-/// assert_eq!(response.headers()["content-type"], "application/json");
-/// ```
-#[derive(Debug)]
-pub struct WebhookRejection(Rejection);
+protocol_webhooks::__extractor_types! {
+    /// Why [`Webhook`](crate::Webhook), [`RawWebhook`](crate::RawWebhook) or
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook) refused a request.
+    ///
+    /// As a response it is the status of [`Rejection::status`] with Protocol's
+    /// JSON error body, [`Rejection::to_json`], and a `Retry-After` header in
+    /// seconds when [`Rejection::retry_after`] gives one (409 and 503 from
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook)). An event that was processed
+    /// already is answered 200 with `{"type":"duplicate",...}`, so the sender
+    /// stops retrying. It wraps the core's [`Rejection`] because axum's
+    /// `IntoResponse` cannot be implemented for a type of another crate.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum::response::IntoResponse;
+    /// use protocol_webhooks_axum::{Rejection, WebhookRejection};
+    ///
+    /// let busy = WebhookRejection::from(Rejection::InProgress {
+    ///     retry_after: Duration::from_millis(2500),
+    /// });
+    /// let response = busy.into_response();
+    /// assert_eq!(response.status(), 409);
+    /// assert_eq!(response.headers()["retry-after"], "3");
+    /// assert_eq!(response.headers()["content-type"], "application/json");
+    /// ```
+    pub struct WebhookRejection;
+}
 
 impl WebhookRejection {
-    /// The reason the request was refused.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.0
-    }
-
-    /// Takes the reason the request was refused.
-    #[must_use]
-    pub fn into_inner(self) -> Rejection {
-        self.0
-    }
-
     /// The HTTP status this rejection answers with.
     #[must_use]
     pub fn status(&self) -> StatusCode {
         // Every status the core defines is a valid code; the fallback keeps
         // this total without a panic path.
         StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        Self(rejection)
-    }
-}
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-/// Transparent: `Display` already shows the rejection, so the source is the
-/// rejection's own cause.
-impl core::error::Error for WebhookRejection {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        self.0.source()
     }
 }
 

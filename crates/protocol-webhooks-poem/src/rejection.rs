@@ -1,79 +1,44 @@
 //! The HTTP answer to a refused webhook.
 
-use core::fmt;
-
 use poem::error::ResponseError;
 use poem::http::header::{CONNECTION, RETRY_AFTER};
 use poem::http::{HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 
-/// A refused webhook request, answered with the status, JSON body and
-/// `Retry-After` of the [`Rejection`] inside.
-///
-/// The extractors return it (as a [`poem::Error`]) when the body is too
-/// large (413), the signature is missing, sent more than once, malformed or
-/// wrong (401), the body is not a valid event or could not be read (400), or
-/// the configuration is missing (500);
-/// [`ClaimedWebhook`](crate::ClaimedWebhook) also when the event was
-/// processed already (200, and the handler does not run), is being
-/// processed by another delivery (409) or cannot be claimed because the
-/// store is unavailable (503). It is a separate type because Poem's
-/// response traits cannot be implemented on the core's [`Rejection`] from
-/// this crate.
-///
-/// ```
-/// use std::time::Duration;
-/// use poem::IntoResponse;
-/// use poem::error::ResponseError;
-/// use protocol_webhooks_poem::{Rejection, WebhookRejection};
-///
-/// let rejection = WebhookRejection::from(Rejection::PayloadTooLarge { limit: 1024 });
-/// assert_eq!(rejection.status().as_u16(), 413);
-/// assert_eq!(rejection.rejection().reason(), "payload_too_large");
-///
-/// let busy = WebhookRejection::from(Rejection::InProgress {
-///     retry_after: Duration::from_millis(2500),
-/// });
-/// let response = busy.into_response();
-/// assert_eq!(response.status().as_u16(), 409);
-/// assert_eq!(response.headers()["retry-after"], "3");
-/// ```
-#[derive(Debug)]
-pub struct WebhookRejection(Rejection);
-
-impl WebhookRejection {
-    /// The core rejection.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.0
-    }
-
-    /// Takes the core rejection.
-    #[must_use]
-    pub fn into_inner(self) -> Rejection {
-        self.0
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        Self(rejection)
-    }
-}
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-/// Transparent: `Display` already shows the rejection, so the source is the
-/// rejection's own cause.
-impl core::error::Error for WebhookRejection {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        self.0.source()
-    }
+protocol_webhooks::__extractor_types! {
+    /// A refused webhook request, answered with the status, JSON body and
+    /// `Retry-After` of the [`Rejection`] inside.
+    ///
+    /// The extractors return it (as a [`poem::Error`]) when the body is too
+    /// large (413), the signature is missing, sent more than once, malformed or
+    /// wrong (401), the body is not a valid event or could not be read (400), or
+    /// the configuration is missing (500);
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook) also when the event was
+    /// processed already (200, and the handler does not run), is being
+    /// processed by another delivery (409) or cannot be claimed because the
+    /// store is unavailable (503). It is a separate type because Poem's
+    /// response traits cannot be implemented on the core's [`Rejection`] from
+    /// this crate.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use poem::IntoResponse;
+    /// use poem::error::ResponseError;
+    /// use protocol_webhooks_poem::{Rejection, WebhookRejection};
+    ///
+    /// let rejection = WebhookRejection::from(Rejection::PayloadTooLarge { limit: 1024 });
+    /// assert_eq!(rejection.status().as_u16(), 413);
+    /// assert_eq!(rejection.rejection().reason(), "payload_too_large");
+    ///
+    /// let busy = WebhookRejection::from(Rejection::InProgress {
+    ///     retry_after: Duration::from_millis(2500),
+    /// });
+    /// let response = busy.into_response();
+    /// assert_eq!(response.status().as_u16(), 409);
+    /// assert_eq!(response.headers()["retry-after"], "3");
+    /// ```
+    pub struct WebhookRejection;
 }
 
 impl ResponseError for WebhookRejection {

@@ -33,7 +33,7 @@ pub(crate) fn outcome<'r, T>(
         Err(rejection) => {
             log(&rejection);
             let routed = remember(request, &rejection);
-            Outcome::Error((routed, WebhookRejection(rejection)))
+            Outcome::Error((routed, WebhookRejection::from(rejection)))
         }
     }
 }

@@ -1,6 +1,5 @@
 //! The response for a refused webhook request.
 
-use std::fmt;
 use std::io::Cursor;
 
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
@@ -8,21 +7,22 @@ use rocket::Request;
 use rocket::http::Status;
 use rocket::response::{self, Responder, Response};
 
-/// Why a webhook guard refused a request, answered as JSON.
-///
-/// The core's [`Rejection`] (401, 413, 400; 500 when the server has no
-/// [`WebhookConfig`](protocol_webhooks::WebhookConfig) or, for
-/// [`ClaimedWebhook`](crate::ClaimedWebhook), no
-/// [`Deduplicator`](protocol_webhooks::dedup::Deduplicator) managed; 200, 409
-/// or 503 from the de-duplication claim). As a [`Responder`] it answers
-/// [`status`](Self::status) with Protocol's JSON error body,
-/// `{"type":"invalid_request","message":"..."}`, and a `Retry-After` header
-/// when [`Rejection::retry_after`] gives one.
-///
-/// Take `Result<Webhook, WebhookRejection>` as the data guard to handle a
-/// rejection in the handler instead of in the [`catchers`](crate::catchers).
-#[derive(Debug)]
-pub struct WebhookRejection(pub Rejection);
+protocol_webhooks::__extractor_types! {
+    /// Why a webhook guard refused a request, answered as JSON.
+    ///
+    /// The core's [`Rejection`] (401, 413, 400; 500 when the server has no
+    /// [`WebhookConfig`](protocol_webhooks::WebhookConfig) or, for
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook), no
+    /// [`Deduplicator`](protocol_webhooks::dedup::Deduplicator) managed; 200, 409
+    /// or 503 from the de-duplication claim). As a [`Responder`] it answers
+    /// [`status`](Self::status) with Protocol's JSON error body,
+    /// `{"type":"invalid_request","message":"..."}`, and a `Retry-After` header
+    /// when [`Rejection::retry_after`] gives one.
+    ///
+    /// Take `Result<Webhook, WebhookRejection>` as the data guard to handle a
+    /// rejection in the handler instead of in the [`catchers`](crate::catchers).
+    pub struct WebhookRejection;
+}
 
 impl WebhookRejection {
     /// The HTTP status answered: 200 for an event already processed, an
@@ -30,18 +30,6 @@ impl WebhookRejection {
     #[must_use]
     pub fn status(&self) -> Status {
         Status::new(self.0.status())
-    }
-
-    /// The core's rejection.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.0
-    }
-
-    /// Takes the core's rejection.
-    #[must_use]
-    pub fn into_inner(self) -> Rejection {
-        self.0
     }
 }
 
@@ -79,26 +67,6 @@ impl Answer {
             response.raw_header("Connection", "close");
         }
         response.finalize()
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        Self(rejection)
-    }
-}
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-/// Transparent: `Display` already shows the rejection, so the source is the
-/// rejection's own cause.
-impl std::error::Error for WebhookRejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
     }
 }
 

@@ -1,45 +1,32 @@
 //! The answer to a refused webhook: warp's rejection and reply for the core's
 //! [`Rejection`].
 
-use core::fmt;
-
 use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 use warp::http::StatusCode;
 use warp::http::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use warp::reply::Response;
 
-/// Why a webhook was refused, as a warp rejection and reply.
-///
-/// [`webhook`](crate::webhook), [`raw_webhook`](crate::raw_webhook) and
-/// [`claimed_webhook`](crate::claimed_webhook) reject with it; [`recover`]
-/// turns it into the answer: status [`Rejection::status`],
-/// `Content-Type: application/json`, the body [`Rejection::to_json`] and,
-/// when [`Rejection::retry_after`] gives one, a `Retry-After` header in
-/// seconds. An event that was processed already is "rejected" too, so that
-/// its handler does not run, and answered 200.
-///
-/// It is a newtype because warp's [`warp::Reply`] and
-/// [`warp::reject::Reject`] cannot be implemented on the core's type here.
-#[derive(Debug)]
-pub struct WebhookRejection(Rejection);
+protocol_webhooks::__extractor_types! {
+    /// Why a webhook was refused, as a warp rejection and reply.
+    ///
+    /// [`webhook`](crate::webhook), [`raw_webhook`](crate::raw_webhook) and
+    /// [`claimed_webhook`](crate::claimed_webhook) reject with it; [`recover`]
+    /// turns it into the answer: status [`Rejection::status`],
+    /// `Content-Type: application/json`, the body [`Rejection::to_json`] and,
+    /// when [`Rejection::retry_after`] gives one, a `Retry-After` header in
+    /// seconds. An event that was processed already is "rejected" too, so that
+    /// its handler does not run, and answered 200.
+    ///
+    /// It is a newtype because warp's [`warp::Reply`] and
+    /// [`warp::reject::Reject`] cannot be implemented on the core's type here.
+    pub struct WebhookRejection;
+}
 
 impl WebhookRejection {
     /// Wraps a core rejection.
     #[must_use]
     pub fn new(rejection: Rejection) -> Self {
         Self(rejection)
-    }
-
-    /// The core rejection: status, reason and JSON body.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.0
-    }
-
-    /// Takes the core rejection.
-    #[must_use]
-    pub fn into_inner(self) -> Rejection {
-        self.0
     }
 
     /// The HTTP answer for this rejection.
@@ -62,24 +49,6 @@ impl WebhookRejection {
             headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        Self(rejection)
-    }
-}
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl core::error::Error for WebhookRejection {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        self.0.source()
     }
 }
 

@@ -16,7 +16,10 @@
 /// - `pub struct Webhook;` for `Webhook(pub Event)`;
 /// - `pub struct RawWebhook;` for `RawWebhook(pub VerifiedBody)`;
 /// - `pub struct ClaimedWebhook;` for `ClaimedWebhook(pub ClaimedEvent)`,
-///   which needs the `std` feature.
+///   which needs the `std` feature;
+/// - `pub struct WebhookRejection;` for the wrapper of a `Rejection` that
+///   the adapter answers with: `rejection`, `into_inner`, `From<Rejection>`,
+///   `Display` and `Error`. The response it becomes is the adapter's own.
 ///
 /// Every adapter's types get the same derives and the same `Deref` to what
 /// they wrap, so moving a handler from one framework to another changes
@@ -149,6 +152,48 @@ macro_rules! __extractor_types {
 
             fn deref(&self) -> &Self::Target {
                 &self.0
+            }
+        }
+
+        $crate::__extractor_types! { $($rest)* }
+    };
+
+    ($(#[$attr:meta])* pub struct WebhookRejection; $($rest:tt)*) => {
+        $(#[$attr])*
+        #[derive(::core::fmt::Debug)]
+        pub struct WebhookRejection($crate::Rejection);
+
+        impl WebhookRejection {
+            /// The reason the request was refused.
+            #[must_use]
+            pub fn rejection(&self) -> &$crate::Rejection {
+                &self.0
+            }
+
+            /// Takes the reason the request was refused.
+            #[must_use]
+            pub fn into_inner(self) -> $crate::Rejection {
+                self.0
+            }
+        }
+
+        impl ::core::convert::From<$crate::Rejection> for WebhookRejection {
+            fn from(rejection: $crate::Rejection) -> Self {
+                Self(rejection)
+            }
+        }
+
+        impl ::core::fmt::Display for WebhookRejection {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        /// Transparent: `Display` already shows the rejection, so the
+        /// source is the rejection's own cause.
+        impl ::core::error::Error for WebhookRejection {
+            fn source(&self) -> ::core::option::Option<&(dyn ::core::error::Error + 'static)> {
+                ::core::error::Error::source(&self.0)
             }
         }
 
