@@ -93,6 +93,31 @@ impl fmt::Display for Cmd {
     }
 }
 
+/// A [`Command`] as it could be typed into a shell: the variables it sets,
+/// its program (`cargo` for the cargo that runs this xtask, whose full path
+/// says nothing to a reader) and its arguments.
+pub(crate) fn describe(command: &Command) -> String {
+    let mut words: Vec<String> = command
+        .get_envs()
+        .filter_map(|(name, value)| {
+            Some(format!(
+                "{}={}",
+                name.to_string_lossy(),
+                quoted(&value?.to_string_lossy())
+            ))
+        })
+        .collect();
+    let program = command.get_program();
+    let is_this_cargo = std::env::var_os("CARGO").is_some_and(|cargo| cargo == program);
+    words.push(if is_this_cargo {
+        String::from("cargo")
+    } else {
+        quoted(&program.to_string_lossy())
+    });
+    words.extend(command.get_args().map(|arg| quoted(&arg.to_string_lossy())));
+    words.join(" ")
+}
+
 fn quoted(text: &str) -> String {
     let plain = !text.is_empty()
         && text
@@ -108,6 +133,19 @@ fn quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_command_is_described_like_a_cmd() {
+        let mut command = Command::new("cargo");
+        command
+            .env("SOAK_REQUESTS", "500")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .args(["+nightly", "fuzz", "run", "verify", "it's"]);
+        assert_eq!(
+            describe(&command),
+            r"SOAK_REQUESTS=500 cargo +nightly fuzz run verify 'it'\''s'"
+        );
+    }
 
     #[test]
     fn echo_is_shell_ready() {

@@ -20,6 +20,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output, Stdio};
 
+use crate::cmd::describe;
 use crate::paths::{self, PathsError};
 use crate::server::{NotReady, Process, free_port};
 
@@ -201,15 +202,6 @@ fn parse_args(args: &[String]) -> Result<Option<String>, DemoError> {
         framework = value;
     }
     Ok(Some(framework))
-}
-
-fn describe(command: &Command) -> String {
-    let mut text = command.get_program().to_string_lossy().into_owned();
-    for arg in command.get_args() {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
 }
 
 /// Runs with inherited output and fails unless it succeeds.

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Instant;
 
+use crate::cmd::describe;
+
 /// The targets, in the order they run.
 const TARGETS: [&str; 4] = [
     "signature_header",
@@ -435,17 +437,6 @@ fn print_table(reports: &[Report]) -> io::Result<()> {
 /// Losing such a line is harmless, so a write error is ignored.
 fn progress(message: &str) {
     let _ = writeln!(io::stderr().lock(), "fuzz: {message}");
-}
-
-/// The command as it could be typed into a shell (arguments needing quotes
-/// are rare here, and the echo is for people).
-fn describe(command: &Command) -> String {
-    let mut text = command.get_program().to_string_lossy().into_owned();
-    for arg in command.get_args() {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
 }
 
 #[cfg(test)]

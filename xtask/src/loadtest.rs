@@ -38,6 +38,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::Instant;
 
+use crate::cmd::describe;
 use crate::paths::{self, PathsError};
 use crate::server::{NotReady, Process, free_port};
 
@@ -314,16 +315,6 @@ where
         .ok_or_else(|| {
             LoadtestError::Usage(format!("{name} takes a positive number, not `{value}`"))
         })
-}
-
-fn describe(command: &Command) -> String {
-    let mut words = vec![command.get_program().to_string_lossy().into_owned()];
-    words.extend(
-        command
-            .get_args()
-            .map(|arg| arg.to_string_lossy().into_owned()),
-    );
-    words.join(" ")
 }
 
 /// Runs with inherited output and fails unless it exits with status 0.

@@ -15,6 +15,8 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 
+use crate::cmd::describe;
+
 /// Requests of mixed load per framework in the full run.
 const DEFAULT_REQUESTS: u64 = 20_000;
 
@@ -151,27 +153,6 @@ fn command(root: &Path, options: &Options) -> Command {
         command.arg("--exact").args(&options.tests);
     }
     command
-}
-
-/// The command as it could be typed into a shell.
-fn describe(command: &Command) -> String {
-    let mut shown: Vec<String> = command
-        .get_envs()
-        .filter_map(|(name, value)| {
-            Some(format!(
-                "{}={}",
-                name.to_string_lossy(),
-                value?.to_string_lossy()
-            ))
-        })
-        .collect();
-    shown.push(String::from("cargo"));
-    shown.extend(
-        command
-            .get_args()
-            .map(|arg| arg.to_string_lossy().into_owned()),
-    );
-    shown.join(" ")
 }
 
 #[cfg(test)]

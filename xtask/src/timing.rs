@@ -15,6 +15,8 @@ use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
+use crate::cmd::describe;
+
 /// dudect's threshold: above it the two classes' timings differ.
 const T_THRESHOLD: f64 = 4.5;
 
@@ -203,15 +205,6 @@ fn parse_output(lines: &[String]) -> Option<Verdict> {
         timed_samples,
         ..verdict
     })
-}
-
-fn describe(command: &Command) -> String {
-    let mut text = String::from("cargo");
-    for arg in command.get_args() {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
 }
 
 #[cfg(test)]
