@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use protocol_webhooks::Rejection;
+use protocol_webhooks::{Answer, Rejection};
 use protocol_webhooks::events::{Event, Payload};
 use protocol_webhooks_fuzz::{check_rejection_body, same_json};
 use serde_json::Value;
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let event = match Event::from_slice(data) {
         Ok(event) => event,
         Err(error) => {
-            let rejection = Rejection::from(error);
+            let rejection = Answer::from(Rejection::from(error));
             assert_eq!(rejection.status(), 400);
             check_rejection_body(&rejection);
             return;

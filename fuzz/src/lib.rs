@@ -7,7 +7,7 @@
 //! carries a valid HMAC.
 
 use arbitrary::{Arbitrary, Unstructured};
-use protocol_webhooks::Rejection;
+use protocol_webhooks::Answer;
 use serde_json::Value;
 
 /// Input of the `verify` target.
@@ -91,13 +91,13 @@ pub fn is_64_hex_digits(value: &[u8]) -> bool {
 ///
 /// # Panics
 /// When any of that does not hold: this is a fuzz oracle.
-pub fn check_rejection_body(rejection: &Rejection) {
+pub fn check_rejection_body(rejection: &Answer) {
     assert!(
         matches!(rejection.status(), 400 | 401 | 413),
         "status {} for {rejection:?}",
         rejection.status()
     );
-    let body = rejection.to_json();
+    let body = rejection.body();
     let value: Value = serde_json::from_str(&body)
         .unwrap_or_else(|error| panic!("rejection body is not JSON ({error}): {body}"));
     assert_eq!(value["type"], "invalid_request", "{body}");

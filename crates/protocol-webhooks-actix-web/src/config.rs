@@ -9,7 +9,11 @@ use crate::rejection::WebhookRejection;
 /// The configuration registered with `App::app_data(config)` or
 /// `App::app_data(web::Data::new(config))`.
 pub(crate) fn registered_config(request: &HttpRequest) -> Result<WebhookConfig, WebhookRejection> {
-    registered(request).ok_or_else(|| missing("WebhookConfig"))
+    registered(request).ok_or_else(|| {
+        WebhookRejection::logged(Rejection::MissingConfiguration {
+            missing: "WebhookConfig",
+        })
+    })
 }
 
 /// The de-duplicator registered with `App::app_data(deduplicator)` or
@@ -17,7 +21,11 @@ pub(crate) fn registered_config(request: &HttpRequest) -> Result<WebhookConfig, 
 pub(crate) fn registered_deduplicator(
     request: &HttpRequest,
 ) -> Result<Deduplicator, WebhookRejection> {
-    registered(request).ok_or_else(|| missing("Deduplicator"))
+    registered(request).ok_or_else(|| {
+        WebhookRejection::logged(Rejection::MissingConfiguration {
+            missing: "Deduplicator",
+        })
+    })
 }
 
 /// A value registered plainly or as `web::Data`, the innermost (resource,
@@ -27,15 +35,4 @@ fn registered<T: Clone + 'static>(request: &HttpRequest) -> Option<T> {
         .app_data::<T>()
         .or_else(|| request.app_data::<web::Data<T>>().map(web::Data::get_ref))
         .cloned()
-}
-
-/// A missing registration is a bug in the server, not in the request: it is
-/// logged as an error naming what to register, and answered 500.
-fn missing(what: &'static str) -> WebhookRejection {
-    tracing::error!(
-        missing = what,
-        "no {what} in the app data: register one with \
-         `App::app_data(value)` or `App::app_data(web::Data::new(value))`"
-    );
-    WebhookRejection::from(Rejection::MissingConfiguration)
 }

@@ -4,7 +4,6 @@ use core::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use protocol_webhooks::Rejection;
 use protocol_webhooks::events::Event;
 
 use crate::body::IncomingBody;
@@ -68,6 +67,5 @@ pub(crate) fn incoming_body(
 /// with the exactly-once extractor.
 pub(crate) async fn verified_event(incoming: IncomingBody) -> Result<Event, WebhookRejection> {
     let body = incoming.verify().await.map_err(WebhookRejection::logged)?;
-    body.into_event()
-        .map_err(|error| WebhookRejection::logged(Rejection::InvalidEvent(error)))
+    body.into_event().map_err(WebhookRejection::logged)
 }

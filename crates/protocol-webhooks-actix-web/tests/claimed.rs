@@ -16,7 +16,7 @@ use protocol_webhooks_actix_web::protocol_webhooks::dedup::{
 };
 use protocol_webhooks_actix_web::protocol_webhooks::testing::SignedRequest;
 use protocol_webhooks_actix_web::{
-    ClaimedWebhook, Deduplicator, EventType, Rejection, StoreError, WebhookConfig, WebhookRejection,
+    ClaimedWebhook, Deduplicator, EventType, StoreError, Unclaimed, WebhookConfig, WebhookRejection,
 };
 
 const SECRET: &str = "whsec_claimed_test";
@@ -414,12 +414,14 @@ async fn inspects(claimed: Result<ClaimedWebhook, actix_web::Error>) -> HttpResp
         },
         Err(error) => match error
             .as_error::<WebhookRejection>()
-            .map(WebhookRejection::rejection)
+            .map(WebhookRejection::answer)
         {
-            Some(Rejection::AlreadyProcessed { event_id }) => {
-                HttpResponse::Accepted().body(format!("seen {event_id}"))
-            }
-            Some(other) => HttpResponse::BadRequest().body(other.reason()),
+            Some(answer) => match answer.unclaimed() {
+                Some(Unclaimed::Duplicate { event_id }) => {
+                    HttpResponse::Accepted().body(format!("seen {event_id}"))
+                }
+                _ => HttpResponse::BadRequest().body(answer.reason()),
+            },
             None => HttpResponse::InternalServerError().finish(),
         },
     }

@@ -4,13 +4,14 @@ use std::net::TcpListener;
 
 use actix_http::BoxedPayloadStream;
 use actix_web::dev::{Payload, Service, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use actix_web::web::Bytes;
 use actix_web::{App, HttpResponse, HttpServer, test, web};
 use futures_util::stream;
 use protocol_webhooks_actix_web::{ClaimedWebhook, RawWebhook, Webhook};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, OnceOutcome, RAW_PATH, TestRequest, TestResponse,
+    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse,
 };
 
 async fn on_event(Webhook(event): Webhook) -> HttpResponse {
@@ -24,34 +25,31 @@ async fn on_raw(RawWebhook(body): RawWebhook) -> HttpResponse {
 }
 
 async fn on_once(claimed: ClaimedWebhook) -> HttpResponse {
-    match protocol_webhooks_conformance::once_outcome(&claimed) {
-        OnceOutcome::Commit => {
-            let summary = protocol_webhooks_conformance::event_summary(&claimed);
-            match claimed.commit().await {
-                Ok(()) => HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(summary),
-                // Not what the suite expects, so the case fails and shows it.
-                Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
-            }
-        }
-        OnceOutcome::Fail => {
-            // The handler's work failed: the claim goes uncommitted.
-            drop(claimed);
-            HttpResponse::ServiceUnavailable().body("handler failed")
-        }
+    let reply = protocol_webhooks_conformance::handle_once(claimed.into_inner()).await;
+    let status = StatusCode::from_u16(reply.status).expect("the suite's statuses are valid");
+    if reply.body.is_empty() {
+        HttpResponse::build(status).finish()
+    } else {
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .body(reply.body)
     }
 }
 
-fn routes(config: &mut web::ServiceConfig) {
+/// The suite's routes with nothing registered.
+fn unregistered_routes(config: &mut web::ServiceConfig) {
     config
-        .app_data(protocol_webhooks_conformance::config())
-        .app_data(protocol_webhooks_conformance::deduplicator())
         .route(EVENT_PATH, web::post().to(on_event))
         .route(RAW_PATH, web::post().to(on_raw))
         .route(ONCE_PATH, web::post().to(on_once));
 }
 
+fn routes(config: &mut web::ServiceConfig) {
+    config
+        .app_data(protocol_webhooks_conformance::config())
+        .app_data(protocol_webhooks_conformance::deduplicator());
+    unregistered_routes(config);
+}
 fn header_text(response: &ServiceResponse, name: HeaderName) -> Option<String> {
     response
         .headers()
@@ -101,6 +99,12 @@ where
 async fn conformance_in_process() {
     let app = test::init_service(App::new().configure(routes)).await;
     protocol_webhooks_conformance::run(&InProcess(app)).await;
+}
+
+#[actix_web::test]
+async fn conformance_without_registration() {
+    let app = test::init_service(App::new().configure(unregistered_routes)).await;
+    protocol_webhooks_conformance::run_without_registration(&InProcess(app)).await;
 }
 
 #[actix_web::test]

@@ -217,10 +217,12 @@ async fn on_event_or_reason(event: Result<Webhook, actix_web::Error>) -> HttpRes
         Ok(Webhook(event)) => HttpResponse::Ok().body(event.id),
         Err(error) => match error
             .as_error::<WebhookRejection>()
-            .map(WebhookRejection::rejection)
+            .map(WebhookRejection::answer)
         {
-            Some(Rejection::Signature(_)) => HttpResponse::Forbidden().body("unsigned"),
-            Some(other) => HttpResponse::BadRequest().body(other.reason()),
+            Some(answer) => match answer.rejection() {
+                Some(Rejection::Signature(_)) => HttpResponse::Forbidden().body("unsigned"),
+                _ => HttpResponse::BadRequest().body(answer.reason()),
+            },
             None => HttpResponse::InternalServerError().finish(),
         },
     }

@@ -1,14 +1,25 @@
-//! What the extractors leave in the logs: one line per refusal with its
-//! class only, a duplicate as routine information, and a missing
-//! registration as an error.
+//! What the extractors leave in the logs: one line per answer with its class
+//! only, at the level of its reason: a refused request is a warning, a
+//! duplicate or a busy event routine information, a client that went away a
+//! debug line, and a server or store fault an error.
 
+use core::time::Duration;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use actix_web::dev::{Service, ServiceResponse};
+use actix_http::BoxedPayloadStream;
+use actix_web::dev::{Payload, Service, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::web::Bytes;
 use actix_web::{App, HttpResponse, test, web};
+use futures_util::stream;
+use protocol_webhooks_actix_web::protocol_webhooks::dedup::{
+    ClaimOutcome, ClaimToken, EventStore, StoreFuture,
+};
 use protocol_webhooks_actix_web::protocol_webhooks::testing::SignedRequest;
-use protocol_webhooks_actix_web::{ClaimedWebhook, Deduplicator, EventType, WebhookConfig};
+use protocol_webhooks_actix_web::{
+    ClaimedWebhook, Deduplicator, EventType, StoreError, WebhookConfig,
+};
 
 const SECRET: &str = "whsec_logging_test";
 
@@ -84,8 +95,24 @@ fn config() -> WebhookConfig {
     WebhookConfig::new(SECRET).expect("non-empty secret")
 }
 
+/// The one line of each answer, with the message every answer line has.
+fn answer_lines(captured: &Captured) -> Vec<String> {
+    captured
+        .text()
+        .lines()
+        .filter(|line| line.contains(" protocol_webhooks::answer: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_fields(line: &str, fields: &[&str], logs: &str) {
+    for field in fields {
+        assert!(line.contains(field), "{field} missing from {line}\n{logs}");
+    }
+}
+
 #[actix_web::test]
-async fn a_duplicate_is_information_and_other_refusals_are_warnings_without_secrets() {
+async fn each_answer_is_one_line_at_its_level_without_secrets() {
     let captured = Captured::default();
     let _guard = captured.install();
     let dedup = Deduplicator::in_memory();
@@ -103,29 +130,55 @@ async fn a_duplicate_is_information_and_other_refusals_are_warnings_without_secr
     )
     .expect("signed");
     let forged = SignedRequest::sample("whsec_forger", &EventType::MessageCreated).expect("sample");
+    let not_an_event = SignedRequest::new(SECRET, "[]").expect("signed");
     let _held = dedup.claim_id("evt_busy").await.expect("the id is free");
 
     assert_eq!(send(&app, &processed, processed.signature()).await, 200);
     assert_eq!(send(&app, &processed, processed.signature()).await, 200);
     assert_eq!(send(&app, &busy, busy.signature()).await, 409);
     assert_eq!(send(&app, &processed, forged.signature()).await, 401);
+    assert_eq!(
+        send(&app, &not_an_event, not_an_event.signature()).await,
+        400
+    );
 
     let logs = captured.text();
-    let duplicates = captured.lines_with("reason=\"duplicate\"");
-    assert_eq!(duplicates.len(), 1, "{logs}");
-    assert!(duplicates[0].contains(" INFO "), "{logs}");
-    assert!(duplicates[0].contains("status=200"), "{logs}");
-    assert!(duplicates[0].contains("event_id=evt_sample"), "{logs}");
-
-    let warnings = captured.lines_with(" WARN ");
-    assert_eq!(warnings.len(), 2, "{logs}");
-    assert!(warnings[0].contains("reason=\"in_progress\""), "{logs}");
-    assert!(warnings[0].contains("status=409"), "{logs}");
-    assert!(
-        warnings[1].contains("reason=\"signature_mismatch\""),
-        "{logs}"
+    let lines = answer_lines(&captured);
+    assert_eq!(lines.len(), 4, "{logs}");
+    assert_fields(
+        &lines[0],
+        &[
+            " INFO ",
+            "webhook already processed",
+            "reason=\"duplicate\"",
+            "status=200",
+            "event_id=\"evt_sample\"",
+        ],
+        &logs,
     );
-    assert!(warnings[1].contains("status=401"), "{logs}");
+    assert_fields(
+        &lines[1],
+        &[
+            " INFO ",
+            "webhook being processed by another delivery",
+            "reason=\"in_progress\"",
+            "status=409",
+            "event_id=\"evt_busy\"",
+        ],
+        &logs,
+    );
+    assert_fields(
+        &lines[2],
+        &[" WARN ", "reason=\"signature_mismatch\"", "status=401"],
+        &logs,
+    );
+    assert_fields(
+        &lines[3],
+        &[" WARN ", "reason=\"invalid_event\"", "status=400"],
+        &logs,
+    );
+    // Before the signature is checked, an event id is not to be trusted.
+    assert!(!lines[2].contains("event_id"), "{logs}");
     assert!(captured.lines_with(" ERROR ").is_empty(), "{logs}");
     for secret_material in [
         SECRET,
@@ -138,6 +191,46 @@ async fn a_duplicate_is_information_and_other_refusals_are_warnings_without_secr
             "logs leak {secret_material}: {logs}"
         );
     }
+}
+
+#[actix_web::test]
+async fn a_body_too_large_is_a_warning_and_a_cut_body_a_debug_line() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let app = test::init_service(
+        App::new()
+            .app_data(config().with_body_limit(8))
+            .app_data(Deduplicator::in_memory())
+            .route("/once", web::post().to(commits)),
+    )
+    .await;
+    let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+    assert_eq!(send(&app, &signed, signed.signature()).await, 413);
+
+    let chunks: BoxedPayloadStream = Box::pin(stream::iter([
+        Ok(Bytes::from_static(b"{")),
+        Err(PayloadError::Incomplete(None)),
+    ]));
+    let (request, _) = test::TestRequest::post()
+        .uri("/once")
+        .insert_header((signed.header_name(), signed.signature()))
+        .to_request()
+        .replace_payload(Payload::from(chunks));
+    assert_eq!(test::call_service(&app, request).await.status(), 400);
+
+    let logs = captured.text();
+    let lines = answer_lines(&captured);
+    assert_eq!(lines.len(), 2, "{logs}");
+    assert_fields(
+        &lines[0],
+        &[" WARN ", "reason=\"payload_too_large\"", "status=413"],
+        &logs,
+    );
+    assert_fields(
+        &lines[1],
+        &[" DEBUG ", "reason=\"incomplete_body\"", "status=400"],
+        &logs,
+    );
 }
 
 #[actix_web::test]
@@ -157,6 +250,94 @@ async fn a_missing_deduplicator_is_one_error_naming_it() {
     let logs = captured.text();
     let errors = captured.lines_with(" ERROR ");
     assert_eq!(errors.len(), 1, "{logs}");
-    assert!(errors[0].contains("missing=\"Deduplicator\""), "{logs}");
+    assert_fields(
+        &errors[0],
+        &[
+            "webhook refused",
+            "reason=\"missing_configuration\"",
+            "status=500",
+            "missing=\"Deduplicator\"",
+        ],
+        &logs,
+    );
     assert!(captured.lines_with(" WARN ").is_empty(), "{logs}");
+}
+
+#[actix_web::test]
+async fn a_missing_webhook_config_is_one_error_naming_it() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let app = test::init_service(
+        App::new()
+            .app_data(Deduplicator::in_memory())
+            .route("/once", web::post().to(commits)),
+    )
+    .await;
+    let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+
+    assert_eq!(send(&app, &signed, signed.signature()).await, 500);
+
+    let logs = captured.text();
+    let lines = answer_lines(&captured);
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_fields(
+        &lines[0],
+        &[
+            " ERROR ",
+            "reason=\"missing_configuration\"",
+            "status=500",
+            "missing=\"WebhookConfig\"",
+        ],
+        &logs,
+    );
+}
+
+/// A store that cannot be reached, as a stopped Redis.
+struct Unreachable;
+
+impl EventStore for Unreachable {
+    fn claim<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, ClaimOutcome> {
+        Box::pin(async { Err(StoreError::unavailable("redis://:hunter2@db refused")) })
+    }
+
+    fn commit<'a>(&'a self, _: &'a str, _: &'a ClaimToken, _: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::unavailable("redis://:hunter2@db refused")) })
+    }
+
+    fn release<'a>(&'a self, _: &'a str, _: &'a ClaimToken) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::unavailable("redis://:hunter2@db refused")) })
+    }
+
+    fn release_detached(&self, _: String, _: ClaimToken) {}
+}
+
+#[actix_web::test]
+async fn an_unreachable_store_is_an_error_without_its_details() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let app = test::init_service(
+        App::new()
+            .app_data(config())
+            .app_data(Deduplicator::new(Unreachable))
+            .route("/once", web::post().to(commits)),
+    )
+    .await;
+    let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+
+    assert_eq!(send(&app, &signed, signed.signature()).await, 503);
+
+    let logs = captured.text();
+    let lines = answer_lines(&captured);
+    assert_eq!(lines.len(), 1, "{logs}");
+    assert_fields(
+        &lines[0],
+        &[
+            " ERROR ",
+            "reason=\"store_unavailable\"",
+            "status=503",
+            "event_id=\"evt_sample\"",
+        ],
+        &logs,
+    );
+    assert!(!logs.contains("hunter2"), "{logs}");
 }

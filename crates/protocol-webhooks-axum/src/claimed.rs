@@ -4,7 +4,6 @@ use axum_core::extract::{FromRef, FromRequest, Request};
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::dedup::Deduplicator;
 
-use crate::rejection::reject;
 use crate::{Webhook, WebhookRejection};
 
 protocol_webhooks::__extractor_types! {
@@ -101,6 +100,6 @@ where
             .claim(event)
             .await
             .map(Self)
-            .map_err(reject)
+            .map_err(WebhookRejection::logged)
     }
 }

@@ -5,7 +5,6 @@ use protocol_webhooks::WebhookConfig;
 
 use crate::WebhookRejection;
 use crate::body::read_verified;
-use crate::rejection::reject;
 
 protocol_webhooks::__extractor_types! {
     /// Extracts a verified Protocol event from the request.
@@ -49,11 +48,12 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let config = WebhookConfig::from_ref(state);
-        let event = async {
-            let body = read_verified(&config, request).await?;
-            Ok(body.into_event()?)
-        };
-        event.await.map(Self).map_err(reject)
+        let body = read_verified(&config, request)
+            .await
+            .map_err(WebhookRejection::logged)?;
+        body.into_event()
+            .map(Self)
+            .map_err(WebhookRejection::logged)
     }
 }
 
@@ -69,6 +69,6 @@ where
         read_verified(&config, request)
             .await
             .map(Self)
-            .map_err(reject)
+            .map_err(WebhookRejection::logged)
     }
 }

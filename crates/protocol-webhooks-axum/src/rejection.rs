@@ -1,30 +1,29 @@
-//! The extractors' rejection: how it is logged, and answered as an axum
-//! response.
+//! The extractors' rejection as an axum response.
 
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
-use http::header::{CONNECTION, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderValue, StatusCode};
-use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
+use http::StatusCode;
 
 protocol_webhooks::__extractor_types! {
     /// Why [`Webhook`](crate::Webhook), [`RawWebhook`](crate::RawWebhook) or
-    /// [`ClaimedWebhook`](crate::ClaimedWebhook) refused a request.
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook) did not run the handler.
     ///
-    /// As a response it is the status of [`Rejection::status`] with Protocol's
-    /// JSON error body, [`Rejection::to_json`], and a `Retry-After` header in
-    /// seconds when [`Rejection::retry_after`] gives one (409 and 503 from
-    /// [`ClaimedWebhook`](crate::ClaimedWebhook)). An event that was processed
+    /// As a response it is exactly the core's [`Answer`](crate::Answer): its
+    /// status, Protocol's JSON error body, and its headers (`Content-Type`,
+    /// `Retry-After` on the 409 and 503 of
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook), `Connection: close` when
+    /// the body was not read to its end). An event that was processed
     /// already is answered 200 with `{"type":"duplicate",...}`, so the sender
-    /// stops retrying. It wraps the core's [`Rejection`] because axum's
-    /// `IntoResponse` cannot be implemented for a type of another crate.
+    /// stops retrying. It wraps the `Answer` because axum's `IntoResponse`
+    /// cannot be implemented for a type of another crate.
     ///
     /// ```
     /// use std::time::Duration;
     /// use axum::response::IntoResponse;
-    /// use protocol_webhooks_axum::{Rejection, WebhookRejection};
+    /// use protocol_webhooks_axum::{Unclaimed, WebhookRejection};
     ///
-    /// let busy = WebhookRejection::from(Rejection::InProgress {
+    /// let busy = WebhookRejection::from(Unclaimed::InProgress {
+    ///     event_id: "evt_1".to_owned(),
     ///     retry_after: Duration::from_millis(2500),
     /// });
     /// let response = busy.into_response();
@@ -39,7 +38,7 @@ impl WebhookRejection {
     /// The HTTP status this rejection answers with.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        // Every status the core defines is a valid code; the fallback keeps
+        // Every status the core gives is a valid code; the fallback keeps
         // this total without a panic path.
         StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -47,52 +46,16 @@ impl WebhookRejection {
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::from(self.0.to_json()));
-        *response.status_mut() = self.status();
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(REJECTION_CONTENT_TYPE),
-        );
-        if let Some(seconds) = self.0.retry_after() {
-            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if self.0.closes_connection() {
-            headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        response
+        self.0.to_http().map(Body::from).into_response()
     }
-}
-
-/// Logs the refusal where it is made, so it is recorded once even when a
-/// handler takes `Result<_, WebhookRejection>` and answers by itself, and
-/// wraps it for the response.
-///
-/// A duplicate is routine (the sender retried after a success), so it is
-/// `INFO`; a server without configuration is a bug, so `ERROR` (the
-/// extractors' `FromRef` bounds already make that a compile error, so this
-/// only keeps the levels the same in every adapter); anything else is a
-/// `WARN`. Only the failure class and the
-/// status are logged: never a header, a body or a backend error that could
-/// carry a connection string.
-pub(crate) fn reject(rejection: Rejection) -> WebhookRejection {
-    let (reason, status) = (rejection.reason(), rejection.status());
-    match rejection {
-        Rejection::AlreadyProcessed { .. } => {
-            tracing::info!(reason, status, "webhook already processed");
-        }
-        Rejection::MissingConfiguration => {
-            tracing::error!(reason, status, "webhook rejected");
-        }
-        _ => tracing::warn!(reason, status, "webhook rejected"),
-    }
-    WebhookRejection(rejection)
 }
 
 #[cfg(test)]
 mod tests {
     use std::io;
     use std::sync::{Arc, Mutex, PoisonError};
+
+    use protocol_webhooks::Rejection;
 
     use super::*;
 
@@ -114,7 +77,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_configuration_is_logged_as_an_error() {
+    fn missing_configuration_is_logged_once_as_an_error() {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -122,14 +85,19 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            let rejection = reject(Rejection::MissingConfiguration);
+            let rejection = WebhookRejection::logged(Rejection::MissingConfiguration {
+                missing: "WebhookConfig",
+            });
             assert_eq!(rejection.status(), StatusCode::INTERNAL_SERVER_ERROR);
         });
 
         let bytes = captured.0.lock().unwrap_or_else(PoisonError::into_inner);
         let logs = String::from_utf8_lossy(&bytes);
+        assert_eq!(logs.lines().count(), 1, "{logs}");
         assert!(logs.contains("ERROR"), "{logs}");
+        assert!(logs.contains("webhook refused"), "{logs}");
         assert!(logs.contains("reason=\"missing_configuration\""), "{logs}");
         assert!(logs.contains("status=500"), "{logs}");
+        assert!(logs.contains("missing=\"WebhookConfig\""), "{logs}");
     }
 }

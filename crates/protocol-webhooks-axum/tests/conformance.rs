@@ -13,8 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator, RawWebhook, Webhook, WebhookConfig};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, OnceOutcome, RAW_PATH, TestRequest, TestResponse,
-    event_summary, once_outcome,
+    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, event_summary, handle_once,
 };
 use tower::ServiceExt as _;
 
@@ -49,25 +48,17 @@ async fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
 }
 
 async fn on_once(ClaimedWebhook(claimed): ClaimedWebhook) -> Response {
-    match once_outcome(&claimed) {
-        OnceOutcome::Commit => {
-            let summary = event_summary(&claimed);
-            match claimed.commit().await {
-                Ok(()) => (
-                    [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-                    summary,
-                )
-                    .into_response(),
-                // Not expected with the suite's memory store and 30 s lease:
-                // a 500 makes the case fail visibly instead of hiding it.
-                Err(error) => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
-                }
-            }
-        }
-        // Returning drops the claim uncommitted, which releases it.
-        OnceOutcome::Fail => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    let reply = handle_once(claimed).await;
+    let status = StatusCode::from_u16(reply.status).expect("the suite answers valid statuses");
+    if reply.body.is_empty() {
+        return status.into_response();
     }
+    (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        reply.body,
+    )
+        .into_response()
 }
 
 /// Sends each case through the router as a `tower::Service`, with no socket.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -18,7 +18,7 @@ use protocol_webhooks_axum::protocol_webhooks::SignatureError;
 use protocol_webhooks_axum::protocol_webhooks::dedup::StoreError;
 use protocol_webhooks_axum::protocol_webhooks::testing::SignedRequest;
 use protocol_webhooks_axum::{
-    EventType, RawWebhook, Rejection, Webhook, WebhookConfig, WebhookRejection,
+    Answer, EventType, RawWebhook, Rejection, Unclaimed, Webhook, WebhookConfig, WebhookRejection,
 };
 use tower::ServiceExt as _;
 
@@ -46,10 +46,7 @@ fn app() -> Router {
 async fn lenient(outcome: Result<Webhook, WebhookRejection>) -> (StatusCode, String) {
     match outcome {
         Ok(Webhook(event)) => (StatusCode::OK, event.id),
-        Err(rejection) => (
-            rejection.status(),
-            rejection.rejection().reason().to_owned(),
-        ),
+        Err(rejection) => (rejection.status(), rejection.answer().reason().to_owned()),
     }
 }
 
@@ -186,48 +183,53 @@ async fn a_handler_may_take_the_rejection_and_answer_itself() {
 }
 
 #[tokio::test]
-async fn the_rejection_renders_the_core_status_json_body_and_retry_after() {
-    let in_progress = Rejection::InProgress {
+async fn the_rejection_renders_the_core_answer_status_body_and_headers() {
+    let in_progress = Unclaimed::InProgress {
+        event_id: "evt_1".to_owned(),
         retry_after: Duration::from_millis(2001),
     };
-    let store_down = Rejection::StoreUnavailable(StoreError::unavailable(std::io::Error::other(
-        "redis://:hunter2@db refused",
-    )));
-    for (rejection, retry_after) in [
-        (Rejection::Signature(SignatureError::Mismatch), None),
-        (Rejection::PayloadTooLarge { limit: 10 }, None),
-        (Rejection::IncompleteBody, None),
-        (Rejection::MissingConfiguration, None),
+    let store_down = Unclaimed::StoreUnavailable {
+        event_id: "evt_1".to_owned(),
+        error: StoreError::unavailable(std::io::Error::other("redis://:hunter2@db refused")),
+    };
+    let duplicate = Unclaimed::Duplicate {
+        event_id: "evt_1".to_owned(),
+    };
+    let missing = Rejection::MissingConfiguration {
+        missing: "WebhookConfig",
+    };
+    for (answer, status, retry_after, closes) in [
+        (Answer::from(SignatureError::Mismatch), 401, None, false),
         (
-            Rejection::AlreadyProcessed {
-                event_id: "evt_1".to_owned(),
-            },
+            Answer::from(Rejection::PayloadTooLarge { limit: 10 }),
+            413,
             None,
+            true,
         ),
-        (in_progress, Some("3")),
-        (store_down, Some("5")),
+        (Answer::from(Rejection::IncompleteBody), 400, None, true),
+        (Answer::from(missing), 500, None, false),
+        (Answer::from(duplicate), 200, None, false),
+        (Answer::from(in_progress), 409, Some("3"), false),
+        (Answer::from(store_down), 503, Some("5"), false),
     ] {
-        let status = rejection.status();
-        let json = rejection.to_json();
-        let display = rejection.to_string();
-        let rejection = WebhookRejection::from(rejection);
+        assert_eq!(answer.status(), status);
+        let json = answer.body();
+        let display = answer.to_string();
+        let rejection = WebhookRejection::from(answer);
         assert_eq!(rejection.to_string(), display);
         assert_eq!(rejection.status().as_u16(), status);
 
         let response = rejection.into_response();
         assert_eq!(response.status().as_u16(), status);
-        assert_eq!(
-            response.headers().get(CONTENT_TYPE),
-            Some(&HeaderValue::from_static("application/json"))
-        );
-        assert_eq!(
+        let header = |name| {
             response
                 .headers()
-                .get(RETRY_AFTER)
-                .map(|value| value.to_str().expect("ASCII")),
-            retry_after,
-            "{display}"
-        );
+                .get(name)
+                .map(|value: &HeaderValue| value.to_str().expect("ASCII"))
+        };
+        assert_eq!(header(CONTENT_TYPE), Some("application/json"), "{display}");
+        assert_eq!(header(RETRY_AFTER), retry_after, "{display}");
+        assert_eq!(header(CONNECTION), closes.then_some("close"), "{display}");
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("in-memory body");
@@ -242,7 +244,10 @@ async fn the_rejection_renders_the_core_status_json_body_and_retry_after() {
 /// anyway, it is the same 500 as in every other adapter.
 #[tokio::test]
 async fn missing_configuration_answers_the_same_500_as_every_adapter() {
-    let response = WebhookRejection::from(Rejection::MissingConfiguration).into_response();
+    let response = WebhookRejection::from(Rejection::MissingConfiguration {
+        missing: "Deduplicator",
+    })
+    .into_response();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(response.headers().get(RETRY_AFTER), None);
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -264,7 +269,7 @@ fn the_rejection_is_a_transparent_error() {
         .expect("the signature error is the cause");
     assert_eq!(source.to_string(), SignatureError::Malformed.to_string());
     assert!(matches!(
-        rejection.into_inner(),
-        Rejection::Signature(SignatureError::Malformed)
+        rejection.into_inner().rejection(),
+        Some(Rejection::Signature(SignatureError::Malformed))
     ));
 }

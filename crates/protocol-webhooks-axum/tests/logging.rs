@@ -1,5 +1,6 @@
-//! What a refused request leaves in the logs: one `warn` line with the
-//! failure class and status, and nothing that helps forge a signature.
+//! What a refused request leaves in the logs: one line at the core's level
+//! for its reason, with the reason and status, and nothing that helps forge
+//! a signature.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -76,9 +77,14 @@ async fn each_rejection_logs_one_warning_with_its_class_only() {
     let logs = captured.text();
     let warnings: Vec<&str> = logs.lines().filter(|line| line.contains("WARN")).collect();
     assert_eq!(warnings.len(), 1, "{logs}");
-    assert!(warnings[0].contains("webhook rejected"), "{logs}");
-    assert!(warnings[0].contains("signature_mismatch"), "{logs}");
+    assert!(warnings[0].contains("webhook refused"), "{logs}");
+    assert!(
+        warnings[0].contains("reason=\"signature_mismatch\""),
+        "{logs}"
+    );
     assert!(warnings[0].contains("status=401"), "{logs}");
+    // The event is not authentic, so its id is not worth logging.
+    assert!(!warnings[0].contains("event_id"), "{logs}");
     for secret_material in [
         SECRET,
         "whsec_forger",
@@ -93,7 +99,7 @@ async fn each_rejection_logs_one_warning_with_its_class_only() {
 }
 
 #[tokio::test]
-async fn a_duplicate_is_logged_at_info_and_a_busy_delivery_as_a_warning() {
+async fn a_duplicate_and_a_busy_delivery_are_logged_at_info_with_the_event_id() {
     use axum::extract::FromRef;
     use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator};
 
@@ -151,9 +157,94 @@ async fn a_duplicate_is_logged_at_info_and_a_busy_delivery_as_a_warning() {
         .collect();
     assert_eq!(duplicates.len(), 1, "{logs}");
     assert!(duplicates[0].contains(" INFO "), "{logs}");
+    assert!(
+        duplicates[0].contains("webhook already processed"),
+        "{logs}"
+    );
     assert!(duplicates[0].contains("status=200"), "{logs}");
-    let warnings: Vec<&str> = logs.lines().filter(|line| line.contains("WARN")).collect();
-    assert_eq!(warnings.len(), 1, "{logs}");
-    assert!(warnings[0].contains("reason=\"in_progress\""), "{logs}");
-    assert!(warnings[0].contains("status=409"), "{logs}");
+    assert!(duplicates[0].contains("event_id=\"evt_sample\""), "{logs}");
+    let busy: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("reason=\"in_progress\""))
+        .collect();
+    assert_eq!(busy.len(), 1, "{logs}");
+    assert!(busy[0].contains(" INFO "), "{logs}");
+    assert!(
+        busy[0].contains("webhook being processed by another delivery"),
+        "{logs}"
+    );
+    assert!(busy[0].contains("status=409"), "{logs}");
+    assert!(busy[0].contains("event_id=\"evt_busy\""), "{logs}");
+    assert!(!logs.contains("WARN") && !logs.contains("ERROR"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_debug_and_an_unusable_store_is_an_error() {
+    use axum::extract::FromRef;
+    use bytes::Bytes;
+    use protocol_webhooks_axum::protocol_webhooks::dedup::MemoryStore;
+    use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator};
+
+    #[derive(Clone, FromRef)]
+    struct State {
+        config: WebhookConfig,
+        dedup: Deduplicator,
+    }
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+
+    // Room for one claim, taken by another event.
+    let dedup = Deduplicator::new(MemoryStore::new().with_max_entries(1));
+    let _held = dedup.claim_id("evt_other").await.expect("claim");
+    let app = Router::new()
+        .route(
+            "/webhooks",
+            post(|claimed: ClaimedWebhook| async move {
+                let _ = claimed.commit().await;
+            }),
+        )
+        .with_state(State {
+            config: WebhookConfig::new(SECRET).expect("non-empty secret"),
+            dedup,
+        });
+    let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+    let chunks = vec![
+        Ok(Bytes::copy_from_slice(&signed.body()[..20])),
+        Err(io::Error::other("connection reset")),
+    ];
+    let cut_short = Request::post("/webhooks")
+        .header("x-protocol-signature", signed.signature())
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .expect("valid request");
+    let full_store = Request::post("/webhooks")
+        .header("x-protocol-signature", signed.signature())
+        .body(Body::from(signed.body().to_vec()))
+        .expect("valid request");
+    for request in [cut_short, full_store] {
+        let _ = app.clone().oneshot(request).await.expect("infallible");
+    }
+
+    let logs = captured.text();
+    let line = |reason: &str| -> Vec<&str> {
+        let field = format!("reason=\"{reason}\"");
+        logs.lines().filter(|line| line.contains(&field)).collect()
+    };
+    let incomplete = line("incomplete_body");
+    assert_eq!(incomplete.len(), 1, "{logs}");
+    assert!(incomplete[0].contains("DEBUG"), "{logs}");
+    assert!(incomplete[0].contains("status=400"), "{logs}");
+    let unavailable = line("store_unavailable");
+    assert_eq!(unavailable.len(), 1, "{logs}");
+    assert!(unavailable[0].contains("ERROR"), "{logs}");
+    assert!(unavailable[0].contains("status=503"), "{logs}");
+    assert!(unavailable[0].contains("event_id=\"evt_sample\""), "{logs}");
+    assert!(!logs.contains("WARN"), "{logs}");
 }

@@ -3,9 +3,9 @@
 
 use poem::{FromRequest, Request, RequestBody};
 
+use crate::WebhookRejection;
 use crate::config::{deduplicator, webhook_config};
 use crate::extract::verified_event;
-use crate::rejection::rejected;
 
 protocol_webhooks::__extractor_types! {
     /// Extracts a verified, parsed event, like [`Webhook`](crate::Webhook), and
@@ -50,7 +50,10 @@ impl<'a> FromRequest<'a> for ClaimedWebhook {
         let config = webhook_config(request)?;
         let deduplicator = deduplicator(request)?;
         let event = verified_event(request, body, config).await?;
-        let claimed = deduplicator.claim(event).await.map_err(rejected)?;
+        let claimed = deduplicator
+            .claim(event)
+            .await
+            .map_err(WebhookRejection::logged)?;
         Ok(Self(claimed))
     }
 }

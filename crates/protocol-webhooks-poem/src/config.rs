@@ -9,28 +9,23 @@ use crate::WebhookRejection;
 /// The [`WebhookConfig`] added with `.data(config)`, or the 500 for a server
 /// that forgot it.
 pub(crate) fn webhook_config(request: &Request) -> Result<&WebhookConfig, WebhookRejection> {
-    registered(request, "WebhookConfig", "config")
+    registered(request, "WebhookConfig")
 }
 
 /// The [`Deduplicator`] added with `.data(deduplicator)`, or the 500 for a
 /// server that forgot it.
 pub(crate) fn deduplicator(request: &Request) -> Result<&Deduplicator, WebhookRejection> {
-    registered(request, "Deduplicator", "deduplicator")
+    registered(request, "Deduplicator")
 }
 
-/// A missing value is a bug in the server, not in the request: it is
-/// logged as an error naming the fix, and the sender gets the core's 500 so
-/// that it retries once the server is fixed.
+/// A missing value is a bug in the server, not in the request: the sender
+/// gets the core's 500 so that it retries once the server is fixed, and the
+/// core's error log line names the type to register.
 fn registered<'r, T: Send + Sync + 'static>(
     request: &'r Request,
-    type_name: &'static str,
-    argument: &'static str,
+    missing: &'static str,
 ) -> Result<&'r T, WebhookRejection> {
-    request.data::<T>().ok_or_else(|| {
-        tracing::error!(
-            path = request.uri().path(),
-            "no {type_name} registered: add `.data({argument})` to the route or app"
-        );
-        WebhookRejection::from(Rejection::MissingConfiguration)
-    })
+    request
+        .data::<T>()
+        .ok_or_else(|| WebhookRejection::logged(Rejection::MissingConfiguration { missing }))
 }

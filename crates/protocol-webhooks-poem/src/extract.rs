@@ -1,12 +1,12 @@
 //! The extractors: a verified, parsed event and a verified raw body.
 
 use poem::{FromRequest, Request, RequestBody};
+use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::events::Event;
-use protocol_webhooks::{Rejection, WebhookConfig};
 
+use crate::WebhookRejection;
 use crate::body::read_verified_body;
 use crate::config::webhook_config;
-use crate::rejection::rejected;
 
 protocol_webhooks::__extractor_types! {
     /// Extracts a webhook whose signature was verified, parsed into an [`Event`].
@@ -63,10 +63,8 @@ pub(crate) async fn verified_event(
 ) -> poem::Result<Event> {
     let verified = read_verified_body(request, body.take()?, config)
         .await
-        .map_err(rejected)?;
-    let event = verified
-        .into_event()
-        .map_err(|error| rejected(Rejection::from(error)))?;
+        .map_err(WebhookRejection::logged)?;
+    let event = verified.into_event().map_err(WebhookRejection::logged)?;
     Ok(event)
 }
 
@@ -75,7 +73,7 @@ impl<'a> FromRequest<'a> for RawWebhook {
         let config = webhook_config(request)?;
         let verified = read_verified_body(request, body.take()?, config)
             .await
-            .map_err(rejected)?;
+            .map_err(WebhookRejection::logged)?;
         Ok(Self(verified))
     }
 }

@@ -10,9 +10,9 @@ mod extract;
 mod rejection;
 
 pub use protocol_webhooks;
-pub use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator};
+pub use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator, Unclaimed};
 pub use protocol_webhooks::events::{Event, EventType, Payload};
-pub use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+pub use protocol_webhooks::{Answer, Rejection, VerifiedBody, WebhookConfig};
 
 pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};

@@ -329,16 +329,39 @@ async fn a_missing_deduplicator_is_the_cores_500_and_the_body_is_not_read() {
         assert_eq!(read.load(Ordering::SeqCst), 0);
     }
     assert_eq!(runs.count(), 0);
+    // One line per request, naming what to register; the config is looked
+    // up first, so the app without either misses the `WebhookConfig`.
     let logged = logs.text();
-    assert!(
-        logged.contains("ERROR") && logged.contains("no Deduplicator registered"),
-        "{logged}"
-    );
-    assert!(logged.contains("no WebhookConfig registered"), "{logged}");
+    let lines: Vec<&str> = logged.lines().collect();
+    assert_eq!(lines.len(), 2, "{logged}");
+    for (line, missing) in lines.iter().zip(["Deduplicator", "WebhookConfig"]) {
+        assert!(line.contains("ERROR"), "{line}");
+        assert!(line.contains("webhook refused"), "{line}");
+        assert!(line.contains("reason=\"missing_configuration\""), "{line}");
+        assert!(line.contains("status=500"), "{line}");
+        assert!(line.contains(&format!("missing=\"{missing}\"")), "{line}");
+    }
+}
+
+/// The one line logged for one request.
+async fn logged_line(logs: &Logs, response: impl Future<Output = TestResponse>) -> String {
+    drop(response.await);
+    let logged = logs.take();
+    let lines: Vec<&str> = logged.lines().collect();
+    assert_eq!(lines.len(), 1, "{logged}");
+    lines[0].to_owned()
+}
+
+fn assert_logged(line: &str, level: &str, message: &str, fields: &[&str]) {
+    assert!(line.contains(level), "{line}");
+    assert!(line.contains(message), "{line}");
+    for field in fields {
+        assert!(line.contains(field), "{field}: {line}");
+    }
 }
 
 #[tokio::test]
-async fn a_duplicate_is_logged_at_info_and_refusals_at_warn() {
+async fn each_answer_is_logged_once_at_the_level_of_its_reason() {
     let (runs, dedup) = (Runs::default(), dedup());
     let client = TestClient::new(app(&runs, &dedup));
     let logs = Logs::default();
@@ -347,28 +370,96 @@ async fn a_duplicate_is_logged_at_info_and_refusals_at_warn() {
     send(&client, "/commits", &sample())
         .await
         .assert_status_is_ok();
-    send(&client, "/commits", &sample())
-        .await
-        .assert_status_is_ok();
-    let duplicate = logs.take();
-    assert!(
-        duplicate.contains("INFO") && duplicate.contains("reason=\"duplicate\""),
-        "{duplicate}"
+    assert_eq!(logs.take(), "", "a handled event is the handler's to log");
+
+    let duplicate = logged_line(&logs, send(&client, "/commits", &sample())).await;
+    assert_logged(
+        &duplicate,
+        " INFO ",
+        "webhook already processed",
+        &[
+            "reason=\"duplicate\"",
+            "status=200",
+            "event_id=\"evt_sample\"",
+        ],
     );
-    assert!(!duplicate.contains("WARN"), "{duplicate}");
 
     let _held = dedup.claim_id("evt_busy").await.expect("claimed");
     let busy = SignedRequest::new(SECRET, sample_body(&EventType::MessageCreated, "evt_busy"))
         .expect("signed");
-    send(&client, "/commits", &busy)
-        .await
-        .assert_status(StatusCode::CONFLICT);
-    let refused = logs.take();
-    assert!(
-        refused.contains("WARN") && refused.contains("reason=\"in_progress\""),
-        "{refused}"
+    let in_progress = logged_line(&logs, send(&client, "/commits", &busy)).await;
+    // The core words this line its own way: neither refused nor done.
+    assert_logged(
+        &in_progress,
+        " INFO ",
+        "webhook ",
+        &[
+            "reason=\"in_progress\"",
+            "status=409",
+            "event_id=\"evt_busy\"",
+        ],
     );
-    assert!(!refused.contains(SECRET) && !refused.contains(busy.signature()));
+    assert!(!in_progress.contains(SECRET) && !in_progress.contains(busy.signature()));
+
+    let forged =
+        SignedRequest::sample("whsec_someone_else", &EventType::MessageCreated).expect("sample");
+    let mismatch = logged_line(&logs, send(&client, "/commits", &forged)).await;
+    assert_logged(
+        &mismatch,
+        " WARN ",
+        "webhook refused",
+        &["reason=\"signature_mismatch\"", "status=401"],
+    );
+    assert!(!mismatch.contains("event_id"), "{mismatch}");
+    assert!(!mismatch.contains(forged.signature()), "{mismatch}");
+
+    let chunks: [Result<&'static [u8], io::Error>; 2] = [
+        Ok(br#"{"id":"#),
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "peer went away",
+        )),
+    ];
+    let cut_short = client
+        .post("/commits")
+        .header("x-protocol-signature", "0".repeat(64))
+        .body(Body::from_bytes_stream(futures_util::stream::iter(chunks)))
+        .send();
+    // The core also says at debug level why the body could not be read;
+    // the answer's own line is the last.
+    drop(cut_short.await);
+    let logged = logs.take();
+    let incomplete = logged.lines().last().unwrap_or_default();
+    assert_logged(
+        incomplete,
+        "DEBUG",
+        "webhook refused",
+        &["reason=\"incomplete_body\"", "status=400"],
+    );
+    assert_eq!(logged.matches("webhook refused").count(), 1, "{logged}");
+    assert_eq!(runs.count(), 1);
+}
+
+#[tokio::test]
+async fn an_unusable_store_is_logged_as_an_error() {
+    let runs = Runs::default();
+    let dedup = Deduplicator::new(MemoryStore::new().with_max_entries(1));
+    let _held = dedup.claim_id("evt_other").await.expect("claimed");
+    let client = TestClient::new(app(&runs, &dedup));
+    let logs = Logs::default();
+    let _logging = logs.capture();
+
+    let line = logged_line(&logs, send(&client, "/commits", &sample())).await;
+    assert_logged(
+        &line,
+        "ERROR",
+        "webhook refused",
+        &[
+            "reason=\"store_unavailable\"",
+            "status=503",
+            "event_id=\"evt_sample\"",
+        ],
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@ use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Body, Endpoint, EndpointExt, Response, Route, Server, handler, post};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, OnceOutcome, RAW_PATH, TestRequest, TestResponse, config,
-    deduplicator, event_summary, once_outcome,
+    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, config, deduplicator,
+    event_summary, handle_once,
 };
 use protocol_webhooks_poem::{ClaimedWebhook, RawWebhook, Webhook};
 
@@ -28,38 +28,26 @@ fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
 
 #[handler]
 async fn on_once(claimed: ClaimedWebhook) -> Response {
-    match once_outcome(&claimed) {
-        OnceOutcome::Commit => {
-            let summary = event_summary(&claimed);
-            match claimed.commit().await {
-                Ok(()) => Response::builder()
-                    .content_type("application/json")
-                    .body(summary),
-                // Not what a real handler answers after its work is done,
-                // but it makes a store that cannot commit fail the case.
-                Err(error) => Response::builder()
-                    .status(StatusCode::INTERNAL_SERVER_ERROR)
-                    .body(format!("commit failed: {error}")),
-            }
-        }
-        OnceOutcome::Fail => {
-            // Dropped uncommitted, as by a failed handler: the claim is
-            // released and the redelivery runs the handler.
-            drop(claimed);
-            Response::builder()
-                .status(StatusCode::SERVICE_UNAVAILABLE)
-                .body("the handler failed")
-        }
+    let reply = handle_once(claimed.into_inner()).await;
+    let status = StatusCode::from_u16(reply.status).expect("the suite answers valid statuses");
+    let response = Response::builder().status(status);
+    if reply.body.is_empty() {
+        response.finish()
+    } else {
+        response.content_type("application/json").body(reply.body)
     }
 }
 
-fn app() -> impl Endpoint {
+/// The suite's three routes, with nothing registered.
+fn routes() -> Route {
     Route::new()
         .at(EVENT_PATH, post(on_event))
         .at(RAW_PATH, post(on_raw))
         .at(ONCE_PATH, post(on_once))
-        .data(config())
-        .data(deduplicator())
+}
+
+fn app() -> impl Endpoint {
+    routes().data(config()).data(deduplicator())
 }
 
 /// Sends each case through the app with `poem::test::TestClient`, no socket.
@@ -114,6 +102,12 @@ impl<E: Endpoint> Harness for InProcess<E> {
 #[tokio::test]
 async fn conformance_in_process() {
     protocol_webhooks_conformance::run(&InProcess(TestClient::new(app()))).await;
+}
+
+#[tokio::test]
+async fn conformance_without_registration() {
+    protocol_webhooks_conformance::run_without_registration(&InProcess(TestClient::new(routes())))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use poem::error::ResponseError;
-use poem::http::header::{CONTENT_LENGTH, RETRY_AFTER};
+use poem::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER};
 use poem::http::{HeaderValue, StatusCode};
 use poem::test::{TestClient, TestResponse};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Route, handler, post};
 use protocol_webhooks_poem::protocol_webhooks::dedup::StoreError;
 use protocol_webhooks_poem::protocol_webhooks::testing::SignedRequest;
-use protocol_webhooks_poem::protocol_webhooks::{REJECTION_CONTENT_TYPE, SignatureError};
+use protocol_webhooks_poem::protocol_webhooks::{ANSWER_CONTENT_TYPE, SignatureError};
 use protocol_webhooks_poem::{
-    Event, EventType, RawWebhook, Rejection, Webhook, WebhookConfig, WebhookRejection,
+    Answer, Event, EventType, RawWebhook, Rejection, Unclaimed, Webhook, WebhookConfig,
+    WebhookRejection,
 };
 use serde_json::json;
 
@@ -140,6 +141,8 @@ async fn a_chunked_body_over_the_limit_stops_being_read() {
         .body(body)
         .send()
         .await;
+    // The rest of the body is left unread on the connection.
+    response.assert_header(CONNECTION, "close");
     assert_rejection(
         response,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -197,71 +200,105 @@ async fn a_header_value_that_is_not_visible_ascii_is_malformed_not_missing() {
 }
 
 #[test]
-fn webhook_rejection_keeps_the_core_rejection() {
+fn webhook_rejection_keeps_the_core_answer() {
     let rejection = WebhookRejection::from(Rejection::Signature(SignatureError::Mismatch));
     assert_eq!(ResponseError::status(&rejection), StatusCode::UNAUTHORIZED);
-    assert_eq!(rejection.rejection().reason(), "signature_mismatch");
+    assert_eq!(rejection.answer().reason(), "signature_mismatch");
+    assert!(matches!(
+        rejection.answer().rejection(),
+        Some(Rejection::Signature(SignatureError::Mismatch))
+    ));
     assert_eq!(
         rejection.to_string(),
         "x-protocol-signature does not match the request body"
     );
     let source = core::error::Error::source(&rejection).expect("the core rejection");
     assert_eq!(source.to_string(), rejection.to_string());
-    assert!(matches!(
-        rejection.into_inner(),
-        Rejection::Signature(SignatureError::Mismatch)
-    ));
+    let answer = rejection.into_inner();
+    assert_eq!(answer.status(), 401);
+
+    let duplicate = WebhookRejection::from(Unclaimed::Duplicate {
+        event_id: "evt_done".into(),
+    });
+    assert_eq!(ResponseError::status(&duplicate), StatusCode::OK);
+    assert_eq!(duplicate.answer().event_id(), Some("evt_done"));
+    assert!(duplicate.answer().rejection().is_none());
 }
 
 #[tokio::test]
-async fn webhook_rejection_answers_with_the_core_status_body_and_retry_after() {
+async fn webhook_rejection_answers_with_the_core_status_body_and_headers() {
     let cases = [
         (
-            Rejection::PayloadTooLarge { limit: 3 },
+            Answer::from(Rejection::PayloadTooLarge { limit: 3 }),
             StatusCode::PAYLOAD_TOO_LARGE,
             None,
+            Some("close"),
         ),
-        (Rejection::IncompleteBody, StatusCode::BAD_REQUEST, None),
         (
-            Rejection::Signature(SignatureError::Missing),
+            Answer::from(Rejection::IncompleteBody),
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("close"),
+        ),
+        (
+            Answer::from(Rejection::Signature(SignatureError::Missing)),
             StatusCode::UNAUTHORIZED,
             None,
+            None,
         ),
         (
-            Rejection::MissingConfiguration,
+            Answer::from(Rejection::MissingConfiguration {
+                missing: "WebhookConfig",
+            }),
             StatusCode::INTERNAL_SERVER_ERROR,
             None,
-        ),
-        (
-            Rejection::AlreadyProcessed {
-                event_id: "evt_done".into(),
-            },
-            StatusCode::OK,
             None,
         ),
         (
-            Rejection::InProgress {
-                retry_after: Duration::from_millis(12_001),
-            },
-            StatusCode::CONFLICT,
-            Some("13"),
+            Answer::from(Unclaimed::Duplicate {
+                event_id: "evt_done".into(),
+            }),
+            StatusCode::OK,
+            None,
+            None,
         ),
         (
-            Rejection::StoreUnavailable(StoreError::Unavailable(None)),
+            Answer::from(Unclaimed::InProgress {
+                event_id: "evt_busy".into(),
+                retry_after: Duration::from_millis(12_001),
+            }),
+            StatusCode::CONFLICT,
+            Some("13"),
+            None,
+        ),
+        (
+            Answer::from(Unclaimed::StoreUnavailable {
+                event_id: "evt_later".into(),
+                error: StoreError::Unavailable(None),
+            }),
             StatusCode::SERVICE_UNAVAILABLE,
             Some("5"),
+            None,
         ),
     ];
-    for (rejection, status, retry_after) in cases {
-        let expected_body = rejection.to_json();
-        let response = WebhookRejection::from(rejection).into_response();
+    for (answer, status, retry_after, connection) in cases {
+        let expected_body = answer.body();
+        let response = WebhookRejection::from(answer).into_response();
         assert_eq!(response.status(), status);
-        assert_eq!(response.content_type(), Some(REJECTION_CONTENT_TYPE));
-        let header = response
-            .headers()
-            .get(RETRY_AFTER)
-            .map(|value| value.to_str().expect("ASCII digits"));
-        assert_eq!(header, retry_after, "{status}");
+        assert_eq!(response.content_type(), Some(ANSWER_CONTENT_TYPE));
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|value| value.to_str().expect("ASCII"))
+        };
+        assert_eq!(header(RETRY_AFTER), retry_after, "{status}");
+        assert_eq!(header(CONNECTION), connection, "{status}");
+        assert_eq!(
+            response.headers().len(),
+            1 + usize::from(retry_after.is_some()) + usize::from(connection.is_some()),
+            "{status}"
+        );
         let body = response.into_body().into_string().await.expect("body");
         assert_eq!(body, expected_body);
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use protocol_webhooks::Rejection;
+use protocol_webhooks::dedup::Unclaimed;
 use protocol_webhooks::dedup::{ClaimOutcome, Deduplicator, EventStore, StoreError, store_suite};
 use protocol_webhooks_redis::RedisStore;
 use protocol_webhooks_redis::redis::{self, AsyncCommands, AsyncConnectionConfig, Client};
@@ -108,7 +108,7 @@ async fn hundred_concurrent_deliveries_to_two_replicas_run_the_handler_once() {
     );
     for dedup in &replicas {
         let again = dedup.claim_id("evt_race").await.expect_err("done");
-        assert!(matches!(again, Rejection::AlreadyProcessed { .. }));
+        assert!(matches!(again, Unclaimed::Duplicate { .. }));
     }
 }
 
@@ -186,7 +186,7 @@ async fn a_replica_killed_mid_handler_is_taken_over_after_the_lease() {
     std::mem::forget(killed);
 
     let busy = second.claim_id("evt").await.expect_err("still leased");
-    let Rejection::InProgress { retry_after } = busy else {
+    let Unclaimed::InProgress { retry_after, .. } = busy else {
         panic!("expected 409, got {busy:?}");
     };
     assert!(retry_after <= lease);
@@ -251,7 +251,7 @@ async fn a_stopped_redis_is_answered_503_quickly_and_the_event_is_processed_afte
         "expected Unavailable, got {outcome:?}"
     );
     let rejection = dedup.claim_id("evt").await.expect_err("unavailable");
-    assert!(matches!(rejection, Rejection::StoreUnavailable(_)));
+    assert!(matches!(rejection, Unclaimed::StoreUnavailable { .. }));
     assert_eq!(rejection.status(), 503);
     assert_eq!(rejection.retry_after(), Some(5));
     assert!(
@@ -265,7 +265,7 @@ async fn a_stopped_redis_is_answered_503_quickly_and_the_event_is_processed_afte
     let guard = loop {
         match dedup.claim_id("evt").await {
             Ok(guard) => break guard,
-            Err(Rejection::StoreUnavailable(_)) if Instant::now() < deadline => {
+            Err(Unclaimed::StoreUnavailable { .. }) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(other) => panic!("expected the event to be processed after the restart: {other:?}"),
@@ -288,7 +288,7 @@ async fn a_hung_redis_is_answered_503_within_the_timeout() {
     let waited = started.elapsed();
     redis.resume();
     assert!(
-        matches!(rejection, Rejection::StoreUnavailable(_)),
+        matches!(rejection, Unclaimed::StoreUnavailable { .. }),
         "{rejection:?}"
     );
     assert_eq!(rejection.status(), 503);
@@ -335,7 +335,7 @@ async fn claim_soon(dedup: &Deduplicator, id: &str) -> protocol_webhooks::dedup:
     loop {
         match dedup.claim_id(id).await {
             Ok(guard) => return guard,
-            Err(Rejection::InProgress { .. } | Rejection::StoreUnavailable(_))
+            Err(Unclaimed::InProgress { .. } | Unclaimed::StoreUnavailable { .. })
                 if Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -362,7 +362,10 @@ async fn a_claim_whose_answer_is_lost_is_released_once_redis_catches_up() {
     assert!(
         matches!(
             &rejection,
-            Rejection::StoreUnavailable(StoreError::Unavailable(Some(_)))
+            Unclaimed::StoreUnavailable {
+                error: StoreError::Unavailable(Some(_)),
+                ..
+            }
         ),
         "{rejection:?}"
     );

@@ -1,7 +1,7 @@
 //! The exactly-once data guard: a verified event whose id this delivery
 //! has claimed.
 
-use protocol_webhooks::Rejection;
+use protocol_webhooks::Answer;
 use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator};
 use rocket::Request;
 use rocket::data::{self, Data, FromData};
@@ -32,7 +32,8 @@ protocol_webhooks::__extractor_types! {
     /// Manage the [`Deduplicator`] with
     /// [`WebhookFairing::with_deduplicator`](crate::WebhookFairing::with_deduplicator)
     /// or `rocket.manage(deduplicator)`; without one the guard answers 500
-    /// `{"type":"api_error","message":"webhook configuration is missing"}`.
+    /// `{"type":"api_error","message":"webhook configuration is missing"}`
+    /// and logs an error with `missing = "Deduplicator"`.
     ///
     /// ```
     /// use protocol_webhooks_rocket::ClaimedWebhook;
@@ -65,13 +66,10 @@ impl<'r> FromData<'r> for ClaimedWebhook {
     }
 }
 
-async fn claim(request: &Request<'_>, data: Data<'_>) -> Result<ClaimedEvent, Rejection> {
+async fn claim(request: &Request<'_>, data: Data<'_>) -> Result<ClaimedEvent, Answer> {
     // Looked up before the body is read: without it no delivery can be
     // handled, however well signed, and the server's owner needs to know.
-    let deduplicator = managed::<Deduplicator>(
-        request,
-        "webhook de-duplicator missing: manage a Deduplicator or attach WebhookFairing::new(config).with_deduplicator(deduplicator)",
-    )?;
+    let deduplicator = managed::<Deduplicator>(request, "Deduplicator")?;
     let event = verified_body(request, data).await?.into_event()?;
-    deduplicator.claim(event).await
+    Ok(deduplicator.claim(event).await?)
 }

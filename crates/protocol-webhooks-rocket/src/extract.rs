@@ -65,9 +65,6 @@ pub(crate) async fn verified_body(
     request: &Request<'_>,
     data: Data<'_>,
 ) -> Result<VerifiedBody, Rejection> {
-    let config = managed::<WebhookConfig>(
-        request,
-        "webhook configuration missing: manage a WebhookConfig or attach WebhookFairing",
-    )?;
+    let config = managed::<WebhookConfig>(request, "WebhookConfig")?;
     read_verified(request, data, config).await
 }

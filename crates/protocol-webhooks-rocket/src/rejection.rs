@@ -1,23 +1,28 @@
 //! The response for a refused webhook request.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
-use protocol_webhooks::{REJECTION_CONTENT_TYPE, Rejection};
 use rocket::Request;
 use rocket::http::Status;
 use rocket::response::{self, Responder, Response};
 
 protocol_webhooks::__extractor_types! {
-    /// Why a webhook guard refused a request, answered as JSON.
+    /// Why a webhook guard did not hand the request to the handler: the
+    /// core's [`Answer`](protocol_webhooks::Answer), sent as Protocol's JSON
+    /// error body.
     ///
-    /// The core's [`Rejection`] (401, 413, 400; 500 when the server has no
-    /// [`WebhookConfig`](protocol_webhooks::WebhookConfig) or, for
-    /// [`ClaimedWebhook`](crate::ClaimedWebhook), no
-    /// [`Deduplicator`](protocol_webhooks::dedup::Deduplicator) managed; 200, 409
-    /// or 503 from the de-duplication claim). As a [`Responder`] it answers
-    /// [`status`](Self::status) with Protocol's JSON error body,
-    /// `{"type":"invalid_request","message":"..."}`, and a `Retry-After` header
-    /// when [`Rejection::retry_after`] gives one.
+    /// A refused request (401, 413, 400), an event another delivery handles
+    /// or handled (409, 200, or 503 when the store is down; for
+    /// [`ClaimedWebhook`](crate::ClaimedWebhook)), or 500 when the server
+    /// lacks what the guard needs. For that 500, manage a
+    /// [`WebhookConfig`](protocol_webhooks::WebhookConfig) and, for
+    /// `ClaimedWebhook`, a [`Deduplicator`](protocol_webhooks::dedup::Deduplicator):
+    /// attach [`WebhookFairing`](crate::WebhookFairing) (with
+    /// [`with_deduplicator`](crate::WebhookFairing::with_deduplicator)), or
+    /// `rocket.manage(config).manage(deduplicator)`. As a [`Responder`] it
+    /// answers the answer's status, body and headers (`Content-Type`, and
+    /// `Retry-After` or `Connection: close` when they apply).
     ///
     /// Take `Result<Webhook, WebhookRejection>` as the data guard to handle a
     /// rejection in the handler instead of in the [`catchers`](crate::catchers).
@@ -29,49 +34,30 @@ impl WebhookRejection {
     /// error status otherwise.
     #[must_use]
     pub fn status(&self) -> Status {
-        Status::new(self.0.status())
+        Status::new(self.answer().status())
     }
 }
 
-/// A rejection as sent: what both the responder and the catchers answer.
-#[derive(Debug, Clone)]
-pub(crate) struct Answer {
-    status: Status,
+/// An answer's parts as Rocket's response: what both the responder and the
+/// catchers send.
+pub(crate) fn respond(
+    status: u16,
     body: String,
-    retry_after: Option<u64>,
-    closes_connection: bool,
-}
-
-impl Answer {
-    pub(crate) fn of(rejection: &Rejection) -> Self {
-        Self {
-            status: Status::new(rejection.status()),
-            body: rejection.to_json(),
-            retry_after: rejection.retry_after(),
-            closes_connection: rejection.closes_connection(),
-        }
+    headers: impl IntoIterator<Item = (&'static str, Cow<'static, str>)>,
+) -> Response<'static> {
+    let mut response = Response::build();
+    response
+        .status(Status::new(status))
+        .sized_body(body.len(), Cursor::new(body));
+    for (name, value) in headers {
+        response.raw_header(name, value);
     }
-
-    /// The status, the JSON body and, when the sender should come back
-    /// later, `Retry-After` in seconds.
-    pub(crate) fn to_response(&self) -> Response<'static> {
-        let mut response = Response::build();
-        response
-            .status(self.status)
-            .raw_header("Content-Type", REJECTION_CONTENT_TYPE)
-            .sized_body(self.body.len(), Cursor::new(self.body.clone()));
-        if let Some(seconds) = self.retry_after {
-            response.raw_header("Retry-After", seconds.to_string());
-        }
-        if self.closes_connection {
-            response.raw_header("Connection", "close");
-        }
-        response.finalize()
-    }
+    response.finalize()
 }
 
 impl<'r> Responder<'r, 'static> for WebhookRejection {
     fn respond_to(self, _request: &'r Request<'_>) -> response::Result<'static> {
-        Ok(Answer::of(&self.0).to_response())
+        let answer = self.answer();
+        Ok(respond(answer.status(), answer.body(), answer.headers()))
     }
 }

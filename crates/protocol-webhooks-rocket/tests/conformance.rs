@@ -3,9 +3,9 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use protocol_webhooks_conformance::{
-    Harness, OnceOutcome, TcpHarness, TestRequest, TestResponse, event_summary, once_outcome,
+    Harness, TcpHarness, TestRequest, TestResponse, event_summary, handle_once,
 };
-use protocol_webhooks_rocket::{ClaimedWebhook, RawWebhook, Webhook, WebhookFairing};
+use protocol_webhooks_rocket::{ClaimedWebhook, RawWebhook, Webhook, WebhookFairing, catchers};
 use rocket::config::{LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::AdHoc;
@@ -24,21 +24,16 @@ fn on_raw(webhook: RawWebhook) -> Vec<u8> {
     webhook.into_inner().into_bytes()
 }
 
-/// Commits and answers the summary, or fails (503) and drops the claim
-/// uncommitted, as `once_outcome` decides.
+/// The suite's handler: commits, fails, panics or hangs as the event id
+/// says. A reply without a body is a failure, answered by its status alone.
 #[rocket::post("/webhooks/once", data = "<claimed>")]
-async fn on_once(claimed: ClaimedWebhook) -> Result<(ContentType, String), Status> {
-    match once_outcome(&claimed) {
-        OnceOutcome::Commit => {
-            let summary = event_summary(&claimed);
-            match claimed.commit().await {
-                Ok(()) => Ok((ContentType::JSON, summary)),
-                // A lost commit lets a redelivery run the handler again: fail
-                // loudly rather than answer the summary.
-                Err(_) => Err(Status::InternalServerError),
-            }
-        }
-        OnceOutcome::Fail => Err(Status::ServiceUnavailable),
+async fn on_once(claimed: ClaimedWebhook) -> Result<(Status, (ContentType, String)), Status> {
+    let reply = handle_once(claimed.into_inner()).await;
+    let status = Status::new(reply.status);
+    if reply.body.is_empty() {
+        Err(status)
+    } else {
+        Ok((status, (ContentType::JSON, reply.body)))
     }
 }
 
@@ -72,6 +67,14 @@ fn app() -> Rocket<Build> {
             WebhookFairing::new(protocol_webhooks_conformance::config())
                 .with_deduplicator(protocol_webhooks_conformance::deduplicator()),
         )
+        .mount("/", rocket::routes![on_event, on_raw, on_once])
+}
+
+/// The same routes with neither a configuration nor a de-duplicator
+/// managed; only the catchers, which send the guards' answers.
+fn unregistered_app() -> Rocket<Build> {
+    rocket::custom(test_config())
+        .register("/", catchers())
         .mount("/", rocket::routes![on_event, on_raw, on_once])
 }
 
@@ -126,6 +129,14 @@ async fn conformance_in_process() {
         .await
         .expect("the test app ignites");
     protocol_webhooks_conformance::run(&InProcess(client)).await;
+}
+
+#[rocket::async_test]
+async fn conformance_without_registration() {
+    let client = Client::untracked(unregistered_app())
+        .await
+        .expect("the test app ignites");
+    protocol_webhooks_conformance::run_without_registration(&InProcess(client)).await;
 }
 
 #[rocket::async_test]

@@ -29,7 +29,7 @@ fn on_event_or_rejection(
     match webhook {
         Ok(Webhook(event)) => Ok(event.id),
         Err(rejection) => {
-            assert_eq!(rejection.rejection().reason(), "signature_missing");
+            assert_eq!(rejection.answer().reason(), "signature_missing");
             Err(rejection)
         }
     }

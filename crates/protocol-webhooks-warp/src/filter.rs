@@ -1,18 +1,11 @@
 //! The filters: read the request, verify it, and extract the webhook.
 
-use core::fmt;
-
-use core::convert::Infallible;
-use futures_util::Stream;
 use protocol_webhooks::dedup::Deduplicator;
-use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+use protocol_webhooks::{VerifiedBody, WebhookConfig};
+use warp::Filter;
 
-use warp::http::HeaderMap;
-use warp::{Buf, Filter};
-
-use crate::body::{RequestHead, collect_verified};
-use crate::rejection::reject;
-use crate::{ClaimedWebhook, RawWebhook, Webhook};
+use crate::body::verified_body;
+use crate::{ClaimedWebhook, RawWebhook, Webhook, WebhookRejection};
 
 /// A filter that extracts a verified, parsed [`Webhook`].
 ///
@@ -71,43 +64,10 @@ pub fn raw_webhook(
     verified_body(config).map(RawWebhook)
 }
 
-fn verified_body(
-    config: WebhookConfig,
-) -> impl Filter<Extract = (VerifiedBody,), Error = warp::Rejection> + Clone {
-    warp::any()
-        .map(move || config.clone())
-        .and(request_head())
-        .and(warp::body::stream())
-        .and_then(verify_request)
-}
-
-/// Takes what verification needs from the request head.
-///
-/// Every value of the signature header is needed to refuse a repeated one,
-/// and warp's only filter that sees more than a header's first value is
-/// `headers_cloned`: the map is cloned once per request, and the cost of
-/// that clone is what refusing a repeated header costs on warp.
-fn request_head() -> impl Filter<Extract = (RequestHead,), Error = Infallible> + Clone {
-    warp::header::headers_cloned().map(|headers: HeaderMap| RequestHead::from_headers(&headers))
-}
-
-async fn verify_request<S, B, E>(
-    config: WebhookConfig,
-    head: RequestHead,
-    body: S,
-) -> Result<VerifiedBody, warp::Rejection>
-where
-    S: Stream<Item = Result<B, E>>,
-    B: Buf,
-    E: fmt::Display,
-{
-    collect_verified(&config, head, body).await.map_err(reject)
-}
-
 async fn parse_event(body: VerifiedBody) -> Result<Webhook, warp::Rejection> {
     body.into_event()
         .map(Webhook)
-        .map_err(|error| reject(Rejection::InvalidEvent(error)))
+        .map_err(|error| warp::reject::custom(WebhookRejection::logged(error)))
 }
 
 async fn claim_event(
@@ -118,5 +78,5 @@ async fn claim_event(
         .claim(event)
         .await
         .map(ClaimedWebhook)
-        .map_err(reject)
+        .map_err(|unclaimed| warp::reject::custom(WebhookRejection::logged(unclaimed)))
 }

@@ -10,8 +10,8 @@ mod rejection;
 
 pub use protocol_webhooks;
 pub use protocol_webhooks::{
-    Rejection, VerifiedBody, WebhookConfig,
-    dedup::{ClaimedEvent, Deduplicator},
+    Answer, Rejection, VerifiedBody, WebhookConfig,
+    dedup::{ClaimedEvent, Deduplicator, Unclaimed},
     events::{Event, EventType, Payload},
 };
 

@@ -75,3 +75,28 @@ async fn an_endless_chunked_body_is_cut_off_at_the_limit() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(taken.load(Ordering::SeqCst), 11);
 }
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+    let taken = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&taken);
+    let endless = futures_util::stream::repeat_with(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, Infallible>(Frame::data(Bytes::from_static(&[b' '; 1024])))
+    });
+    let request = Request::post("/")
+        .header("content-length", 20 * 1024)
+        .header("x-protocol-signature", "0".repeat(64))
+        .body(StreamBody::new(endless))
+        .expect("request");
+    let config = WebhookConfig::new(SECRET)
+        .expect("config")
+        .with_body_limit(10 * 1024);
+    let (status, body) = send(config, request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        body.as_ref(),
+        br#"{"type":"invalid_request","message":"request body is larger than the limit of 10240 bytes"}"#
+    );
+    assert_eq!(taken.load(Ordering::SeqCst), 0);
+}

@@ -326,8 +326,10 @@ async fn a_missing_configuration_is_answered_as_every_adapter_does() {
     // its settings missing can still reject with the core's rejection.
     let route = warp::path!("webhooks")
         .and_then(|| async {
-            Err::<String, _>(warp::reject::custom(WebhookRejection::new(
-                Rejection::MissingConfiguration,
+            Err::<String, _>(warp::reject::custom(WebhookRejection::from(
+                Rejection::MissingConfiguration {
+                    missing: "WebhookConfig",
+                },
             )))
         })
         .recover(recover);

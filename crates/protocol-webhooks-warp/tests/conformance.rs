@@ -5,9 +5,7 @@ use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
 
 use http_body_util::{BodyExt, StreamBody};
-use protocol_webhooks_conformance::{
-    self as conformance, Harness, OnceOutcome, TestRequest, TestResponse,
-};
+use protocol_webhooks_conformance::{self as conformance, Harness, TestRequest, TestResponse};
 use protocol_webhooks_warp::{
     ClaimedWebhook, RawWebhook, Webhook, WebhookConfig, claimed_webhook, raw_webhook, recover,
     webhook,
@@ -44,20 +42,15 @@ fn app(
     events.or(raw).or(once).recover(recover)
 }
 
-/// The once route's handler, as the suite documents it.
+/// The once route's handler: the suite's own, answered through warp.
 async fn on_once(claimed: ClaimedWebhook) -> warp::reply::Response {
-    match conformance::once_outcome(&claimed) {
-        OnceOutcome::Commit => {
-            let summary = conformance::event_summary(&claimed);
-            claimed.commit().await.expect("the suite's store commits");
-            warp::reply::with_header(summary, CONTENT_TYPE, "application/json").into_response()
-        }
-        OnceOutcome::Fail => {
-            // The claim is dropped uncommitted, which releases it.
-            drop(claimed);
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
+    let reply = conformance::handle_once(claimed.into_inner()).await;
+    let status = StatusCode::from_u16(reply.status).expect("the suite's statuses are valid");
+    if reply.body.is_empty() {
+        return status.into_response();
     }
+    let body = warp::reply::with_header(reply.body, CONTENT_TYPE, "application/json");
+    warp::reply::with_status(body, status).into_response()
 }
 
 /// Sends requests through warp's in-process pipeline.

@@ -3,9 +3,10 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use protocol_webhooks_warp::protocol_webhooks::SignatureError;
 use protocol_webhooks_warp::protocol_webhooks::testing::SignedRequest;
 use protocol_webhooks_warp::{
-    EventType, Payload, Webhook, WebhookConfig, WebhookRejection, recover, webhook,
+    EventType, Payload, Rejection, Webhook, WebhookConfig, WebhookRejection, recover, webhook,
 };
 use warp::Filter;
 
@@ -107,8 +108,13 @@ async fn the_rejection_is_typed() {
     let webhook_rejection = rejection
         .find::<WebhookRejection>()
         .expect("a webhook rejection");
-    assert_eq!(webhook_rejection.rejection().status(), 401);
-    assert_eq!(webhook_rejection.rejection().reason(), "signature_missing");
+    let answer = webhook_rejection.answer();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(answer.reason(), "signature_missing");
+    assert!(matches!(
+        answer.rejection(),
+        Some(Rejection::Signature(SignatureError::Missing))
+    ));
     assert_eq!(
         webhook_rejection.to_string(),
         "missing x-protocol-signature header"

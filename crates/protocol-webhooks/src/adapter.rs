@@ -17,9 +17,11 @@
 /// - `pub struct RawWebhook;` for `RawWebhook(pub VerifiedBody)`;
 /// - `pub struct ClaimedWebhook;` for `ClaimedWebhook(pub ClaimedEvent)`,
 ///   which needs the `std` feature;
-/// - `pub struct WebhookRejection;` for the wrapper of a `Rejection` that
-///   the adapter answers with: `rejection`, `into_inner`, `From<Rejection>`,
-///   `Display` and `Error`. The response it becomes is the adapter's own.
+/// - `pub struct WebhookRejection;` for the wrapper of the `Answer` the
+///   adapter answers with: `answer`, `into_inner`, a crate-private `logged`
+///   constructor that writes the answer's log line, `From` the `Answer`, a
+///   `Rejection` or an `Unclaimed`, `Display` and `Error`. It needs the
+///   core's `tracing` feature. The response it becomes is the adapter's own.
 ///
 /// Every adapter's types get the same derives and the same `Deref` to what
 /// they wrap, so moving a handler from one framework to another changes
@@ -42,12 +44,14 @@
 /// }
 ///
 /// use protocol_webhooks::testing::SignedRequest;
-/// use protocol_webhooks::{VerifiedBody, WebhookConfig};
+/// use protocol_webhooks::{RequestHead, VerifiedBody, WebhookConfig};
 ///
 /// let config = WebhookConfig::new("whsec_test")?;
 /// let request = SignedRequest::new("whsec_test", "{}")?;
-/// let signature = Some(request.signature().as_bytes());
-/// let raw = RawWebhook(VerifiedBody::verify(&config, request.body().to_vec(), signature)?);
+/// let head = RequestHead::new(None::<&[u8]>, [request.signature()]);
+/// let mut body = config.collect_body(head)?;
+/// body.push(request.body())?;
+/// let raw = RawWebhook(body.finish()?);
 /// assert_eq!(raw.as_bytes(), b"{}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -161,25 +165,44 @@ macro_rules! __extractor_types {
     ($(#[$attr:meta])* pub struct WebhookRejection; $($rest:tt)*) => {
         $(#[$attr])*
         #[derive(::core::fmt::Debug)]
-        pub struct WebhookRejection($crate::Rejection);
+        pub struct WebhookRejection($crate::Answer);
 
         impl WebhookRejection {
-            /// The reason the request was refused.
+            /// The answer the request gets instead of the handler's.
             #[must_use]
-            pub fn rejection(&self) -> &$crate::Rejection {
+            pub fn answer(&self) -> &$crate::Answer {
                 &self.0
             }
 
-            /// Takes the reason the request was refused.
+            /// Takes the answer.
             #[must_use]
-            pub fn into_inner(self) -> $crate::Rejection {
+            pub fn into_inner(self) -> $crate::Answer {
                 self.0
+            }
+
+            /// Logs the answer once, where it is made, and wraps it.
+            pub(crate) fn logged(answer: impl ::core::convert::Into<$crate::Answer>) -> Self {
+                let answer = answer.into();
+                answer.log();
+                Self(answer)
+            }
+        }
+
+        impl ::core::convert::From<$crate::Answer> for WebhookRejection {
+            fn from(answer: $crate::Answer) -> Self {
+                Self(answer)
             }
         }
 
         impl ::core::convert::From<$crate::Rejection> for WebhookRejection {
             fn from(rejection: $crate::Rejection) -> Self {
-                Self(rejection)
+                Self(rejection.into())
+            }
+        }
+
+        impl ::core::convert::From<$crate::dedup::Unclaimed> for WebhookRejection {
+            fn from(unclaimed: $crate::dedup::Unclaimed) -> Self {
+                Self(unclaimed.into())
             }
         }
 
@@ -189,8 +212,8 @@ macro_rules! __extractor_types {
             }
         }
 
-        /// Transparent: `Display` already shows the rejection, so the
-        /// source is the rejection's own cause.
+        /// Transparent: `Display` already shows the answer, so the source
+        /// is the answer's own cause.
         impl ::core::error::Error for WebhookRejection {
             fn source(&self) -> ::core::option::Option<&(dyn ::core::error::Error + 'static)> {
                 ::core::error::Error::source(&self.0)

@@ -3,24 +3,23 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::{Rejection, Verifier, WebhookConfig};
+use crate::{Rejection, RequestHead, Signature, SignatureError, Verifier, WebhookConfig};
 
 /// Collects a request body chunk by chunk, refusing it as soon as it passes
 /// the limit and hashing each chunk as it arrives.
 ///
 /// This is the whole body-handling contract of every adapter: call
-/// [`WebhookConfig::collect_body`] with the declared `Content-Length`,
-/// [`push`](Self::push) each chunk, then [`finish`](Self::finish) with the
-/// signature header's value as [`signature_header_value`](crate::signature_header_value)
-/// picks it out of all the request's values, reporting its
-/// [`SignatureError::Repeated`](crate::SignatureError::Repeated) there, once
-/// the body is read. Never more than `limit` bytes are buffered.
+/// [`WebhookConfig::collect_body`] with the [`RequestHead`],
+/// [`push`](Self::push) each chunk (or hand over the whole body stream with
+/// `collect`, feature `stream`), then [`finish`](Self::finish), which
+/// reports a signature failure the head already showed or checks the
+/// signature against the bytes. Never more than `limit` bytes are buffered.
 ///
 /// ```
-/// use protocol_webhooks::{Rejection, WebhookConfig};
+/// use protocol_webhooks::{Rejection, RequestHead, WebhookConfig};
 ///
 /// let config = WebhookConfig::new("whsec_example")?.with_body_limit(8);
-/// let mut body = config.collect_body(None)?;
+/// let mut body = config.collect_body(RequestHead::new(None::<&[u8]>, [[b'0'; 64]]))?;
 /// body.push(b"12345")?;
 /// assert!(matches!(body.push(b"6789"), Err(Rejection::PayloadTooLarge { limit: 8 })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -29,15 +28,13 @@ pub struct BodyCollector {
     buffer: Vec<u8>,
     verifier: Verifier,
     limit: usize,
+    signature: Result<Signature, SignatureError>,
 }
 
 impl BodyCollector {
-    pub(crate) fn new(
-        config: &WebhookConfig,
-        declared_length: Option<u64>,
-    ) -> Result<Self, Rejection> {
+    pub(crate) fn new(config: &WebhookConfig, head: RequestHead) -> Result<Self, Rejection> {
         let limit = config.body_limit();
-        let capacity = match declared_length {
+        let capacity = match head.declared_length() {
             Some(length) if length > limit as u64 => {
                 return Err(Rejection::PayloadTooLarge { limit });
             }
@@ -50,6 +47,7 @@ impl BodyCollector {
             buffer: Vec::with_capacity(capacity),
             verifier: config.verifier(),
             limit,
+            signature: head.into_signature(),
         })
     }
 
@@ -79,16 +77,13 @@ impl BodyCollector {
         self.buffer.is_empty()
     }
 
-    /// Checks the signature header against the complete body.
-    ///
-    /// `header` is the header's one value; a request that carries it more
-    /// than once is refused before this, with
-    /// [`signature_header_value`](crate::signature_header_value).
+    /// Checks the head's signature against the complete body.
     ///
     /// # Errors
-    /// [`Rejection::Signature`] when the header is missing, malformed or wrong.
-    pub fn finish(self, header: Option<&[u8]>) -> Result<VerifiedBody, Rejection> {
-        self.verifier.verify_header(header)?;
+    /// [`Rejection::Signature`] when the header is missing, repeated,
+    /// malformed or wrong.
+    pub fn finish(self) -> Result<VerifiedBody, Rejection> {
+        self.verifier.verify_signature(&self.signature?)?;
         Ok(VerifiedBody(self.buffer))
     }
 }
@@ -179,6 +174,11 @@ mod tests {
     use super::*;
     use crate::SignatureError;
 
+    fn head(declared_length: Option<u64>, signature: Option<&[u8]>) -> RequestHead {
+        let length = declared_length.map(|length| length.to_string());
+        RequestHead::new(length.as_deref().map(str::as_bytes), signature)
+    }
+
     fn config(limit: usize) -> WebhookConfig {
         WebhookConfig::new("secret")
             .expect("key")
@@ -189,30 +189,30 @@ mod tests {
     fn declared_length_over_limit_is_refused_before_reading() {
         let config = config(10);
         assert!(matches!(
-            config.collect_body(Some(11)),
+            config.collect_body(head(Some(11), None)),
             Err(Rejection::PayloadTooLarge { limit: 10 })
         ));
-        assert!(config.collect_body(Some(10)).is_ok());
+        assert!(config.collect_body(head(Some(10), None)).is_ok());
     }
 
     #[test]
     fn body_exactly_at_limit_is_accepted() {
         let config = config(10);
         let header = config.keys()[0].sign(b"0123456789").to_hex();
-        let mut body = config.collect_body(None).expect("start");
+        let mut body = config
+            .collect_body(head(None, Some(header.as_str().as_bytes())))
+            .expect("start");
         body.push(b"01234").expect("push");
         body.push(b"56789").expect("push");
         body.push(b"").expect("empty chunk");
-        let verified = body
-            .finish(Some(header.as_str().as_bytes()))
-            .expect("verified");
+        let verified = body.finish().expect("verified");
         assert_eq!(verified.as_bytes(), b"0123456789");
     }
 
     #[test]
     fn one_byte_over_is_refused() {
         let config = config(10);
-        let mut body = config.collect_body(None).expect("start");
+        let mut body = config.collect_body(head(None, None)).expect("start");
         body.push(b"0123456789").expect("push");
         assert!(matches!(
             body.push(b"x"),
@@ -223,9 +223,9 @@ mod tests {
 
     #[test]
     fn missing_header_is_refused() {
-        let body = config(10).collect_body(None).expect("start");
+        let body = config(10).collect_body(head(None, None)).expect("start");
         assert!(matches!(
-            body.finish(None),
+            body.finish(),
             Err(Rejection::Signature(SignatureError::Missing))
         ));
     }

@@ -4,7 +4,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::{Key, KeyError, Rejection, SignatureError, Verifier, body::BodyCollector};
+use crate::{Key, KeyError, Rejection, RequestHead, SignatureError, Verifier, body::BodyCollector};
 
 /// The body limit used unless configured otherwise: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -106,13 +106,13 @@ impl WebhookConfig {
 
     /// Starts reading a request body under this configuration's limit.
     ///
-    /// `declared_length` is the request's `Content-Length`, if any: a body
-    /// declared larger than the limit is refused before a byte is read.
+    /// A body whose `head` declares more than the limit is refused before a
+    /// byte is read.
     ///
     /// # Errors
     /// [`Rejection::PayloadTooLarge`] when the declared length is over the limit.
-    pub fn collect_body(&self, declared_length: Option<u64>) -> Result<BodyCollector, Rejection> {
-        BodyCollector::new(self, declared_length)
+    pub fn collect_body(&self, head: RequestHead) -> Result<BodyCollector, Rejection> {
+        BodyCollector::new(self, head)
     }
 
     /// Checks the size, then the signature, and only then parses the event:

@@ -20,16 +20,22 @@ mod rejection;
 mod signature;
 mod verifier;
 
+mod head;
+
+#[cfg(feature = "alloc")]
+mod answer;
 #[cfg(feature = "alloc")]
 mod body;
 #[cfg(feature = "alloc")]
 mod config;
+#[cfg(feature = "stream")]
+mod stream;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "dedup")]
 pub mod dedup;
 
-// Only the adapters expand it, and they all build with `std` and `events`.
-#[cfg(all(feature = "std", feature = "events"))]
+// Only the adapters expand it, and they all build with `dedup` and `events`.
+#[cfg(all(feature = "dedup", feature = "events"))]
 mod adapter;
 
 #[cfg(feature = "events")]
@@ -38,12 +44,15 @@ pub mod events;
 pub mod testing;
 
 #[cfg(feature = "alloc")]
+pub use answer::{ANSWER_CONTENT_TYPE, Answer};
+#[cfg(feature = "alloc")]
 pub use body::{BodyCollector, VerifiedBody};
 #[cfg(feature = "alloc")]
 pub use config::{DEFAULT_BODY_LIMIT, WebhookConfig};
 pub use error::{KeyError, SignatureError};
+pub use head::RequestHead;
 pub use key::{Key, sign, verify_with_any};
-pub use rejection::{REJECTION_CONTENT_TYPE, Rejection};
+pub use rejection::Rejection;
 pub use signature::{
     HexSignature, SIGNATURE_HEADER, SIGNATURE_LEN, Signature, signature_header_value,
 };

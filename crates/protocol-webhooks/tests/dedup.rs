@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol_webhooks::Rejection;
+use protocol_webhooks::Answer;
 use protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, ClaimedEvent, Deduplicator, EventStore, ManualClock, MemoryStore,
-    StoreError, StoreFuture,
+    StoreError, StoreFuture, Unclaimed,
 };
 use protocol_webhooks::events::{Event, EventType};
 use protocol_webhooks::testing::sample_body;
@@ -25,7 +25,7 @@ fn manual() -> (Deduplicator, ManualClock) {
     (Deduplicator::new(store), clock)
 }
 
-async fn claim(dedup: &Deduplicator, id: &str) -> Result<ClaimedEvent, Rejection> {
+async fn claim(dedup: &Deduplicator, id: &str) -> Result<ClaimedEvent, Unclaimed> {
     dedup.claim(event(id)).await
 }
 
@@ -38,10 +38,10 @@ async fn first_delivery_runs_then_redeliveries_are_answered_200() {
     claimed.commit().await.expect("commit");
 
     let again = claim(&dedup, "evt_1").await.expect_err("already processed");
-    assert!(matches!(&again, Rejection::AlreadyProcessed { event_id } if event_id == "evt_1"));
+    assert!(matches!(&again, Unclaimed::Duplicate { event_id } if event_id == "evt_1"));
     assert_eq!(again.status(), 200);
     assert_eq!(
-        again.to_json(),
+        Answer::from(again).body(),
         r#"{"type":"duplicate","message":"event evt_1 already processed"}"#
     );
     let _claimed = claim(&dedup, "evt_2")
@@ -58,7 +58,7 @@ async fn a_concurrent_delivery_is_answered_409_with_the_remaining_lease() {
     let busy = claim(&dedup, "evt").await.expect_err("in progress");
     assert!(matches!(
         busy,
-        Rejection::InProgress { retry_after } if retry_after == Duration::from_millis(19_500)
+        Unclaimed::InProgress { retry_after, .. } if retry_after == Duration::from_millis(19_500)
     ));
     assert_eq!(busy.status(), 409);
     assert_eq!(busy.retry_after(), Some(20));
@@ -180,7 +180,10 @@ async fn a_full_store_is_answered_503() {
     let full = claim(&dedup, "b").await.expect_err("full");
     assert!(matches!(
         &full,
-        Rejection::StoreUnavailable(StoreError::Full { max_entries: 1 })
+        Unclaimed::StoreUnavailable {
+            error: StoreError::Full { max_entries: 1 },
+            ..
+        }
     ));
     assert_eq!(full.status(), 503);
     assert_eq!(full.retry_after(), Some(5));
@@ -266,9 +269,12 @@ async fn an_unreachable_store_is_answered_503_and_the_handler_does_not_run() {
     let rejection = claim(&dedup, "evt").await.expect_err("unavailable");
     assert!(matches!(
         rejection,
-        Rejection::StoreUnavailable(StoreError::Unavailable(Some(_)))
+        Unclaimed::StoreUnavailable {
+            error: StoreError::Unavailable(Some(_)),
+            ..
+        }
     ));
     assert_eq!(rejection.status(), 503);
-    assert_eq!(rejection.error_type(), "api_error");
     assert_eq!(rejection.retry_after(), Some(5));
+    assert_eq!(Answer::from(rejection).error_type(), "api_error");
 }

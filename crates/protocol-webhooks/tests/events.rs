@@ -11,7 +11,7 @@ use protocol_webhooks::testing::{
     ATTACHMENT, CONTACT, CONVERSATION, GROUP, MESSAGE, MESSAGE_UPDATED, MESSAGE_UPDATED_EVENT,
     sample_body, sample_payload,
 };
-use protocol_webhooks::{Key, Rejection, SignatureError, WebhookConfig};
+use protocol_webhooks::{Answer, Key, Rejection, SignatureError, WebhookConfig};
 use serde_json::{Value, json};
 
 fn fixture(text: &str) -> Value {
@@ -667,7 +667,7 @@ fn invalid_events_are_errors_not_panics() {
         assert_eq!(rejection.status(), 400, "{name}");
         assert_eq!(rejection.reason(), "invalid_event", "{name}");
         let json: Value =
-            serde_json::from_str(&rejection.to_json()).expect("rejection body is JSON");
+            serde_json::from_str(&Answer::from(rejection).body()).expect("rejection body is JSON");
         assert_eq!(json["type"], "invalid_request", "{name}");
     }
 
@@ -838,14 +838,19 @@ fn rejections_never_reveal_the_secret_or_a_signature() {
             "invalid_event",
         ]
     );
-    for rejection in &rejections {
+    for rejection in rejections {
         let reason = rejection.reason();
-        for (form, text) in [
+        let texts = [
             ("Display", rejection.to_string()),
             ("Debug", format!("{rejection:?}")),
             ("alternate Debug", format!("{rejection:#?}")),
-            ("JSON", rejection.to_json()),
-        ] {
+        ];
+        let answer = Answer::from(rejection);
+        let answer_texts = [
+            ("answer body", answer.body()),
+            ("answer Debug", format!("{answer:?}")),
+        ];
+        for (form, text) in texts.into_iter().chain(answer_texts) {
             assert!(!text.is_empty(), "{reason} {form}");
             assert_no_leak(
                 &format!("{reason} {form}"),

@@ -152,7 +152,7 @@ proptest! {
 #[cfg(feature = "alloc")]
 mod collector {
     use super::*;
-    use protocol_webhooks::{Rejection, WebhookConfig};
+    use protocol_webhooks::{Rejection, RequestHead, WebhookConfig};
 
     proptest! {
         #[test]
@@ -190,10 +190,12 @@ mod collector {
             let header = protocol_webhooks::sign(&secret, &body).expect("non-empty secret");
             let fits = body.len() <= limit;
 
-            let declared = config.collect_body(Some(body.len() as u64));
+            let length = body.len().to_string();
+            let declared = config.collect_body(RequestHead::new([length.as_str()], [header.as_str()]));
             prop_assert_eq!(declared.is_ok(), fits);
 
-            let mut collector = config.collect_body(None).expect("no declared length");
+            let undeclared = RequestHead::new(None::<&[u8]>, [header.as_str()]);
+            let mut collector = config.collect_body(undeclared).expect("no declared length");
             let mut pushed = 0;
             let mut refused = false;
             for chunk in chunks(&body, &cuts(body.len(), &indexes)) {
@@ -216,7 +218,7 @@ mod collector {
             prop_assert_eq!(refused, !fits);
             if fits {
                 let verified = collector
-                    .finish(Some(header.as_str().as_bytes()))
+                    .finish()
                     .expect("a body within the limit with its signature");
                 prop_assert_eq!(verified.as_bytes(), body.as_slice());
             }

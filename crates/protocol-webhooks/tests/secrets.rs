@@ -172,7 +172,7 @@ fn errors_are_redacted() {
 #[cfg(feature = "alloc")]
 mod with_alloc {
     use super::*;
-    use protocol_webhooks::{Rejection, VerifiedBody, WebhookConfig};
+    use protocol_webhooks::{Answer, Rejection, RequestHead, VerifiedBody, WebhookConfig};
 
     fn config() -> WebhookConfig {
         WebhookConfig::new(SECRET)
@@ -199,15 +199,14 @@ mod with_alloc {
         forbidden.check_debug("rotation Verifier", &verifier);
 
         let header = key.sign(BODY).to_hex();
-        let mut collector = config
-            .collect_body(Some(BODY.len() as u64))
-            .expect("within limit");
+        let length = BODY.len().to_string();
+        let head = RequestHead::new([length.as_str()], [header.as_str()]);
+        forbidden.check_debug("RequestHead", &head);
+        let mut collector = config.collect_body(head).expect("within limit");
         forbidden.check_debug("empty BodyCollector", &collector);
         collector.push(BODY).expect("within limit");
         forbidden.check_debug("full BodyCollector", &collector);
-        let verified = collector
-            .finish(Some(header.as_str().as_bytes()))
-            .expect("genuine");
+        let verified = collector.finish().expect("genuine");
         forbidden.check_debug("VerifiedBody", &verified);
         let again = VerifiedBody::verify(&config, BODY.to_vec(), Some(header.as_str().as_bytes()))
             .expect("genuine");
@@ -237,9 +236,10 @@ mod with_alloc {
         let upper = header.as_str().to_ascii_uppercase();
 
         let collect = |body: &[u8], header: Option<&[u8]>| -> Rejection {
-            let mut collector = config.collect_body(None).expect("no declared length");
+            let head = RequestHead::new(None::<&[u8]>, header);
+            let mut collector = config.collect_body(head).expect("no declared length");
             match collector.push(body) {
-                Ok(()) => collector.finish(header).expect_err("refused"),
+                Ok(()) => collector.finish().expect_err("refused"),
                 Err(rejection) => rejection,
             }
         };
@@ -252,7 +252,7 @@ mod with_alloc {
                 .into(),
             collect(&[0; 1025], Some(header.as_str().as_bytes())),
             config
-                .collect_body(Some(4096))
+                .collect_body(RequestHead::new(["4096"], None::<&[u8]>))
                 .expect_err("declared too large"),
             Rejection::IncompleteBody,
         ]
@@ -278,7 +278,12 @@ mod with_alloc {
             let reason = rejection.reason();
             forbidden.check_debug(reason, rejection);
             forbidden.check(reason, &rejection.to_string());
-            forbidden.check(reason, &rejection.to_json());
+        }
+        for answer in rejections.into_iter().map(Answer::from) {
+            let reason = answer.reason();
+            forbidden.check_debug(reason, &answer);
+            forbidden.check(reason, &answer.to_string());
+            forbidden.check(reason, &answer.body());
         }
     }
 }

@@ -20,6 +20,24 @@ pub struct Case {
     /// An event id the runner claims in the shared store (as another replica
     /// would) before sending the request, and releases after.
     pub hold_claim: Option<String>,
+    /// How the runner sends the request.
+    pub delivery: Delivery,
+    /// Once the case is answered, how many times the once route's handler
+    /// must have run for this event id in all.
+    pub handler_runs: Option<(String, usize)>,
+}
+
+/// How the runner sends a case's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Send it and wait for the answer.
+    Once,
+    /// Give up on the answer after this long, dropping the request as a
+    /// client that hangs up does.
+    AbandonAfter(core::time::Duration),
+    /// Send it again while the answer is 409 (another delivery still holds
+    /// the claim), for at most this long.
+    RetryWhileBusy(core::time::Duration),
 }
 
 /// The answer a case requires.
@@ -50,6 +68,13 @@ pub enum Expected {
     Busy,
     /// 503 with `Retry-After` and `"type":"api_error"`: the store is down.
     StoreDown,
+    /// No answer within the delivery's wait: the client gave up while the
+    /// handler was still running.
+    Abandoned,
+    /// Anything but a 2xx, or no answer at all: the handler panicked.
+    NotDone,
+    /// 500 `{"type":"api_error",...}`: the server has no configuration.
+    Unconfigured,
 }
 
 fn hex_signature(secret: &str, body: &[u8]) -> String {
@@ -81,16 +106,21 @@ impl Builder {
             request,
             expected,
             hold_claim: None,
+            delivery: Delivery::Once,
+            handler_runs: None,
         });
     }
 
-    fn push_holding(&mut self, name: &str, request: TestRequest, expected: Expected, held: String) {
-        self.cases.push(Case {
-            name: name.into(),
-            request,
-            expected,
-            hold_claim: Some(held),
-        });
+    /// The last case pushed, to refine.
+    fn last(&mut self) -> &mut Case {
+        let last = self.cases.len() - 1;
+        &mut self.cases[last]
+    }
+
+    /// Requires the once route's handler to have run `times` for `event_id`
+    /// once the last case is answered.
+    fn runs(&mut self, event_id: &str, times: usize) {
+        self.last().handler_runs = Some((event_id.to_owned(), times));
     }
 }
 
@@ -164,68 +194,39 @@ pub fn cases() -> Vec<Case> {
     cases.cases
 }
 
+/// What an app without any registration answers on each route: 500, and
+/// no handler runs.
+pub(crate) fn unregistered_cases() -> Vec<Case> {
+    let mut cases = Builder { cases: Vec::new() };
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    for path in [EVENT_PATH, RAW_PATH, ONCE_PATH] {
+        let id = format!("evt_unregistered_{run}_{}", path.len());
+        cases.push(
+            format!("{path} answers 500 without a registered configuration"),
+            signed(path, sample_body(&EventType::MessageCreated, &id)),
+            Expected::Unconfigured,
+        );
+        cases.runs(&id, 0);
+    }
+    cases.cases
+}
+
 /// Every call to [`cases`] numbers its exactly-once ids afresh, so runs in
 /// the same process (in-process and over TCP) never see each other's ids.
 static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn once_route(cases: &mut Builder) {
     let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    claim_lifecycle(cases, run);
+
     let body_for = |id: &str| sample_body(&EventType::MessageCreated, id);
-
-    let id = format!("evt_once_{run}");
-    let body = body_for(&id);
-    let summary = summary_of(&body);
-    cases.push(
-        "once route runs the handler for a new event",
-        signed(ONCE_PATH, body.clone()),
-        summary,
-    );
-    cases.push(
-        "once route answers a redelivery 200 without the handler",
-        signed(ONCE_PATH, body),
-        Expected::Duplicate,
-    );
-
-    let id = format!("evt_once_{run}{}", crate::once::FAIL_ONCE_MARK);
-    let body = body_for(&id);
-    let summary = summary_of(&body);
-    cases.push(
-        "once route releases the claim when the handler fails",
-        signed(ONCE_PATH, body.clone()),
-        Expected::HandlerFailed,
-    );
-    cases.push(
-        "once route processes the redelivery after a failure",
-        signed(ONCE_PATH, body.clone()),
-        summary,
-    );
-    cases.push(
-        "once route answers the next redelivery as a duplicate",
-        signed(ONCE_PATH, body),
-        Expected::Duplicate,
-    );
-
-    let id = format!("evt_once_busy_{run}");
-    cases.push_holding(
-        "once route answers 409 with Retry-After while another holds the claim",
-        signed(ONCE_PATH, body_for(&id)),
-        Expected::Busy,
-        id,
-    );
-
-    let id = format!("{}_{run}", crate::once::STORE_DOWN_PREFIX);
-    cases.push(
-        "once route answers 503 with Retry-After when the store is down",
-        signed(ONCE_PATH, body_for(&id)),
-        Expected::StoreDown,
-    );
-
     let id = format!("evt_once_forged_{run}");
     cases.push(
         "once route checks the signature before claiming",
         request(ONCE_PATH, body_for(&id), Some(&[b'0'; 64])),
         UNAUTHORIZED,
     );
+    cases.runs(&id, 0);
     let id = format!("evt_once_repeated_{run}");
     let body = body_for(&id);
     let signature = hex_signature(SECRET, &body);
@@ -238,12 +239,14 @@ fn once_route(cases: &mut Builder) {
         ),
         REPEATED,
     );
+    cases.runs(&id, 0);
     let summary = summary_of(&body);
     cases.push(
         "once route runs the handler for the same event signed once",
         signed(ONCE_PATH, body),
         summary,
     );
+    cases.runs(&id, 1);
     let id = format!("evt_once_invalid_{run}");
     cases.push(
         "once route checks the event before claiming",
@@ -253,6 +256,106 @@ fn once_route(cases: &mut Builder) {
         ),
         BAD_REQUEST,
     );
+    cases.runs(&id, 0);
+}
+
+/// Every way a claimed delivery can end, and what the next delivery of the
+/// same event then gets; each case also counts the handler's runs.
+fn claim_lifecycle(cases: &mut Builder, run: u64) {
+    use crate::once::{FAIL_ONCE_MARK, HANG_ONCE_MARK, PANIC_ONCE_MARK};
+
+    let body_for = |id: &str| sample_body(&EventType::MessageCreated, id);
+    let id = format!("evt_once_{run}");
+    let body = body_for(&id);
+    cases.push(
+        "once route runs the handler for a new event",
+        signed(ONCE_PATH, body.clone()),
+        summary_of(&body),
+    );
+    cases.runs(&id, 1);
+    for attempt in ["", ", twice"] {
+        cases.push(
+            format!("once route answers a redelivery 200 without the handler{attempt}"),
+            signed(ONCE_PATH, body.clone()),
+            Expected::Duplicate,
+        );
+        cases.runs(&id, 1);
+    }
+
+    let id = format!("evt_once_{run}{FAIL_ONCE_MARK}");
+    let body = body_for(&id);
+    cases.push(
+        "once route releases the claim when the handler fails",
+        signed(ONCE_PATH, body.clone()),
+        Expected::HandlerFailed,
+    );
+    cases.runs(&id, 1);
+    after_release(cases, &id, &body, "a failure", Delivery::Once);
+
+    let id = format!("evt_once_{run}{PANIC_ONCE_MARK}");
+    let body = body_for(&id);
+    cases.push(
+        "once route releases the claim when the handler panics",
+        signed(ONCE_PATH, body.clone()),
+        Expected::NotDone,
+    );
+    cases.runs(&id, 1);
+    after_release(cases, &id, &body, "a panic", Delivery::Once);
+
+    let id = format!("evt_once_{run}{HANG_ONCE_MARK}");
+    let body = body_for(&id);
+    cases.push(
+        "once route releases the claim when the request is dropped mid-handler",
+        signed(ONCE_PATH, body.clone()),
+        Expected::Abandoned,
+    );
+    cases.last().delivery = Delivery::AbandonAfter(core::time::Duration::from_millis(300));
+    cases.runs(&id, 1);
+    // A framework that runs a handler to its end after the client left
+    // keeps the claim until then: 409 until the handler gives up.
+    let wait = crate::once::HANG + core::time::Duration::from_secs(3);
+    after_release(
+        cases,
+        &id,
+        &body,
+        "a dropped request",
+        Delivery::RetryWhileBusy(wait),
+    );
+
+    let id = format!("evt_once_busy_{run}");
+    cases.push(
+        "once route answers 409 with Retry-After while another holds the claim",
+        signed(ONCE_PATH, body_for(&id)),
+        Expected::Busy,
+    );
+    cases.last().hold_claim = Some(id.clone());
+    cases.runs(&id, 0);
+
+    let id = format!("{}_{run}", crate::once::STORE_DOWN_PREFIX);
+    cases.push(
+        "once route answers 503 with Retry-After when the store is down",
+        signed(ONCE_PATH, body_for(&id)),
+        Expected::StoreDown,
+    );
+    cases.runs(&id, 0);
+}
+
+/// After a delivery that released its claim: the next one runs the handler
+/// once more and commits, the one after is a duplicate.
+fn after_release(cases: &mut Builder, id: &str, body: &[u8], after: &str, delivery: Delivery) {
+    cases.push(
+        format!("once route processes the redelivery after {after}"),
+        signed(ONCE_PATH, body.to_vec()),
+        summary_of(body),
+    );
+    cases.last().delivery = delivery;
+    cases.runs(id, 2);
+    cases.push(
+        format!("once route answers the delivery after {after} and its redelivery as a duplicate"),
+        signed(ONCE_PATH, body.to_vec()),
+        Expected::Duplicate,
+    );
+    cases.runs(id, 2);
 }
 
 fn accepted_events(cases: &mut Builder) {

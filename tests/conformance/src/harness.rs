@@ -3,7 +3,12 @@
 use core::fmt;
 use core::future::Future;
 
-use crate::cases::{Expected, cases};
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt as _;
+
+use crate::cases::{Case, Delivery, Expected, cases};
 
 /// A request to send to the app under test. Always `POST`.
 #[derive(Clone, PartialEq, Eq)]
@@ -110,11 +115,30 @@ pub trait Harness {
 
 /// Runs every case against `harness` and panics with the list of failures.
 ///
+/// A panic that escapes `harness.send` (an in-process pipeline that does
+/// not catch a handler's panic) counts as no answer, not as a failure of
+/// the runner.
+///
 /// # Panics
 /// When any case fails; the message names each failing case and why.
 pub async fn run<H: Harness>(harness: &H) {
+    run_cases(harness, cases()).await;
+}
+
+/// Runs the cases for an app that registered neither a configuration nor a
+/// de-duplicator, for the frameworks where forgetting them is possible at
+/// all (actix-web's app data, rocket's managed state, poem's data): every
+/// route answers 500 `api_error` and no handler runs. (In axum and warp a
+/// route without its configuration does not compile.)
+///
+/// # Panics
+/// When any case fails.
+pub async fn run_without_registration<H: Harness>(harness: &H) {
+    run_cases(harness, crate::cases::unregistered_cases()).await;
+}
+
+async fn run_cases<H: Harness>(harness: &H, all: Vec<Case>) {
     let mut failures = Vec::new();
-    let all = cases();
     let total = all.len();
     for case in all {
         // A claim held by "another replica" while the request is handled.
@@ -123,15 +147,19 @@ pub async fn run<H: Harness>(harness: &H) {
                 crate::deduplicator()
                     .claim_id(event_id)
                     .await
-                    .unwrap_or_else(|rejection| {
-                        panic!("{}: setup claim failed: {rejection}", case.name)
+                    .unwrap_or_else(|unclaimed| {
+                        panic!("{}: setup claim failed: {unclaimed}", case.name)
                     }),
             ),
             None => None,
         };
-        let response = harness.send(case.request.clone()).await;
+        let response = deliver(harness, &case).await;
         drop(held);
-        if let Err(reason) = case.expected.check(&case.request, &response) {
+        let outcome = case
+            .expected
+            .check(&case.request, &response)
+            .and_then(|()| check_runs(&case));
+        if let Err(reason) = outcome {
             failures.push(format!("{}: {reason}\n    got {response:?}", case.name));
         }
     }
@@ -141,6 +169,62 @@ pub async fn run<H: Harness>(harness: &H) {
         failures.len(),
         failures.join("\n  ")
     );
+}
+
+/// The body a [`TestResponse`] of status 0 carries when the runner gave up
+/// waiting, as a client that hangs up does.
+const ABANDONED: &[u8] = b"<abandoned: no answer in time>";
+
+async fn deliver<H: Harness>(harness: &H, case: &Case) -> TestResponse {
+    match case.delivery {
+        Delivery::Once => send(harness, case.request.clone()).await,
+        Delivery::AbandonAfter(wait) => {
+            match tokio::time::timeout(wait, send(harness, case.request.clone())).await {
+                Ok(response) => response,
+                Err(_) => no_answer(ABANDONED),
+            }
+        }
+        Delivery::RetryWhileBusy(limit) => {
+            let deadline = Instant::now() + limit;
+            loop {
+                let response = send(harness, case.request.clone()).await;
+                if response.status != 409 || Instant::now() >= deadline {
+                    return response;
+                }
+                tokio::time::sleep(core::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn send<H: Harness>(harness: &H, request: TestRequest) -> TestResponse {
+    AssertUnwindSafe(harness.send(request))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| no_answer(b"<the handler's panic reached the caller>"))
+}
+
+fn no_answer(why: &[u8]) -> TestResponse {
+    TestResponse {
+        status: 0,
+        content_type: None,
+        body: why.to_vec(),
+        retry_after: None,
+    }
+}
+
+fn check_runs(case: &Case) -> Result<(), String> {
+    let Some((event_id, expected)) = &case.handler_runs else {
+        return Ok(());
+    };
+    let ran = crate::handler_runs(event_id);
+    if ran == *expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the once handler ran {ran} times for {event_id}, expected {expected}"
+        ))
+    }
 }
 
 impl Expected {
@@ -167,12 +251,12 @@ impl Expected {
                 check_rejection_body(request, response, "invalid_request")
             }
             Self::SignatureRefused(error) => {
-                let rejection = protocol_webhooks::Rejection::from(*error);
+                let rejection = protocol_webhooks::Answer::from(*error);
                 expect_status(response, rejection.status())?;
                 check_rejection_body(request, response, rejection.error_type())?;
                 let got: serde_json::Value = serde_json::from_slice(&response.body)
                     .map_err(|body_error| format!("rejection body is not JSON: {body_error}"))?;
-                let expected: serde_json::Value = serde_json::from_str(&rejection.to_json())
+                let expected: serde_json::Value = serde_json::from_str(&rejection.body())
                     .map_err(|json_error| format!("core rejection is not JSON: {json_error}"))?;
                 if got == expected {
                     Ok(())
@@ -200,6 +284,31 @@ impl Expected {
                 expect_status(response, 503)?;
                 expect_retry_after(response)?;
                 check_rejection_body(request, response, "api_error")
+            }
+            Self::Abandoned => {
+                if response.status == 0 && response.body == ABANDONED {
+                    Ok(())
+                } else {
+                    Err(String::from("answered while the handler should still run"))
+                }
+            }
+            Self::NotDone => {
+                if (200..300).contains(&response.status) {
+                    Err(String::from("a panicked handler's request got a 2xx"))
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Unconfigured => {
+                expect_status(response, 500)?;
+                check_rejection_body(request, response, "api_error")?;
+                let expected =
+                    br#"{"type":"api_error","message":"webhook configuration is missing"}"#;
+                if response.body == expected {
+                    Ok(())
+                } else {
+                    Err(String::from("not the missing-configuration answer"))
+                }
             }
         }
     }

@@ -8,12 +8,18 @@
 //! - `POST /webhooks/raw` ([`RAW_PATH`]) takes the verified raw-body
 //!   extractor and answers 200 with the body bytes echoed back;
 //! - `POST /webhooks/once` ([`ONCE_PATH`]) takes the exactly-once extractor
-//!   configured with [`deduplicator`], asks [`once_outcome`] what to do, and
-//!   then either commits the claim and answers 200 with [`event_summary`],
-//!   or answers 503 and drops the claim uncommitted.
+//!   configured with [`deduplicator`] and hands the claimed event to
+//!   [`handle_once`], answering its [`OnceReply`] (status, and a JSON body
+//!   when not empty). `handle_once` records each run, so the suite can tell
+//!   whether and how often the handler ran, and, by marks in the event id,
+//!   commits, fails, panics or hangs while holding the claim.
+//!
+//! Where a framework lets an app forget its registration at run time, the
+//! adapter also runs [`run_without_registration`] against an app with the
+//! same routes and nothing registered.
 //!
 //! Every rejection, including 409 and 503 from the once route, must carry
-//! `Retry-After` when [`Rejection::retry_after`](protocol_webhooks::Rejection::retry_after)
+//! `Retry-After` when [`Answer::retry_after`](protocol_webhooks::Answer::retry_after)
 //! gives one; harnesses report it in [`TestResponse::retry_after`].
 //!
 //! It then implements [`Harness`] for the framework's in-process request
@@ -31,9 +37,11 @@ mod harness;
 mod once;
 mod tcp;
 
-pub use cases::{Case, Expected, cases};
-pub use harness::{Harness, TestRequest, TestResponse, run};
-pub use once::{OnceOutcome, deduplicator, once_outcome};
+pub use cases::{Case, Delivery, Expected, cases};
+pub use harness::{Harness, TestRequest, TestResponse, run, run_without_registration};
+pub use once::{
+    HANG, OnceOutcome, OnceReply, deduplicator, handle_once, handler_runs, once_outcome,
+};
 pub use tcp::{TcpHarness, run_over_tcp};
 
 use protocol_webhooks::WebhookConfig;

@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
-use protocol_webhooks::{Rejection, WebhookConfig};
+use protocol_webhooks::{Answer, Rejection, WebhookConfig};
 
 /// What the receiver saw and answered.
 #[derive(Debug, Clone)]
@@ -127,8 +127,8 @@ fn serve(stream: TcpStream, config: Option<&WebhookConfig>) -> Option<Received> 
         // Drained unread, so that closing the socket afterwards does not
         // reset the connection before the client reads the answer.
         std::io::copy(&mut (&mut reader).take(length as u64), &mut std::io::sink()).ok()?;
-        let rejection = Rejection::PayloadTooLarge { limit };
-        (rejection.status(), rejection.to_json(), Vec::new())
+        let rejection = Answer::from(Rejection::PayloadTooLarge { limit });
+        (rejection.status(), rejection.body(), Vec::new())
     } else {
         let mut body = vec![0; length];
         reader.read_exact(&mut body).ok()?;
@@ -151,7 +151,10 @@ fn serve(stream: TcpStream, config: Option<&WebhookConfig>) -> Option<Received> 
                 });
                 (200, answer.to_string(), body)
             }
-            Err(rejection) => (rejection.status(), rejection.to_json(), body),
+            Err(rejection) => {
+                let rejection = Answer::from(rejection);
+                (rejection.status(), rejection.body(), body)
+            }
         }
     };
 

@@ -5,8 +5,7 @@ use alloc::sync::Arc;
 use core::fmt;
 use core::time::Duration;
 
-use super::{ClaimGuard, ClaimOutcome, EventStore, MemoryStore};
-use crate::Rejection;
+use super::{ClaimGuard, ClaimOutcome, EventStore, MemoryStore, Unclaimed};
 
 /// How long a claim lasts unless committed or released: 60 seconds.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -22,8 +21,8 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use protocol_webhooks::WebhookConfig;
-/// use protocol_webhooks::dedup::Deduplicator;
+/// use protocol_webhooks::{Answer, WebhookConfig};
+/// use protocol_webhooks::dedup::{Deduplicator, Unclaimed};
 /// use protocol_webhooks::events::EventType;
 /// use protocol_webhooks::testing::SignedRequest;
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -43,7 +42,8 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 ///
 /// // A redelivery is answered 200 without running the handler.
 /// let again = dedup.claim(event).await.unwrap_err();
-/// assert_eq!(again.status(), 200);
+/// assert!(matches!(again, Unclaimed::Duplicate { .. }));
+/// assert_eq!(Answer::from(again).status(), 200);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -116,14 +116,14 @@ impl Deduplicator {
     /// Claims an authentic, parsed event before its handler runs.
     ///
     /// # Errors
-    /// [`Rejection::AlreadyProcessed`] (200), [`Rejection::InProgress`]
-    /// (409) or [`Rejection::StoreUnavailable`] (503): answer it and do not
-    /// run the handler.
+    /// [`Unclaimed`]: the event is done (answered 200), claimed by another
+    /// delivery (409) or the store is unavailable (503). Answer it with
+    /// [`Answer::from`](crate::Answer) and do not run the handler.
     #[cfg(feature = "events")]
     pub async fn claim(
         &self,
         event: crate::events::Event,
-    ) -> Result<super::ClaimedEvent, Rejection> {
+    ) -> Result<super::ClaimedEvent, Unclaimed> {
         let guard = self.claim_id(&event.id).await?;
         Ok(super::ClaimedEvent::new(event, guard))
     }
@@ -133,7 +133,7 @@ impl Deduplicator {
     ///
     /// # Errors
     /// As [`claim`](Self::claim).
-    pub async fn claim_id(&self, event_id: &str) -> Result<ClaimGuard, Rejection> {
+    pub async fn claim_id(&self, event_id: &str) -> Result<ClaimGuard, Unclaimed> {
         match self.store.claim(event_id, self.lease).await {
             Ok(ClaimOutcome::Claimed(token)) => Ok(ClaimGuard::new(
                 Arc::clone(&self.store),
@@ -141,13 +141,17 @@ impl Deduplicator {
                 token,
                 self.retention,
             )),
-            Ok(ClaimOutcome::Done) => Err(Rejection::AlreadyProcessed {
+            Ok(ClaimOutcome::Done) => Err(Unclaimed::Duplicate {
                 event_id: event_id.to_owned(),
             }),
-            Ok(ClaimOutcome::InProgress { retry_after }) => {
-                Err(Rejection::InProgress { retry_after })
-            }
-            Err(error) => Err(Rejection::StoreUnavailable(error)),
+            Ok(ClaimOutcome::InProgress { retry_after }) => Err(Unclaimed::InProgress {
+                event_id: event_id.to_owned(),
+                retry_after,
+            }),
+            Err(error) => Err(Unclaimed::StoreUnavailable {
+                event_id: event_id.to_owned(),
+                error,
+            }),
         }
     }
 }

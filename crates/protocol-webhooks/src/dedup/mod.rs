@@ -1,4 +1,4 @@
-//! Exactly-once handling of events across replicas (feature `std`).
+//! Exactly-once handling of events across replicas (feature `dedup`).
 //!
 //! Protocol's signature has no timestamp and senders retry, so one event
 //! (one envelope `id`) can arrive more than once, and at a service with
@@ -13,10 +13,10 @@
 //!    [`ClaimGuard`] is dropped uncommitted and releases the claim, so the
 //!    next delivery is processed; the lease expiry is the backstop when even
 //!    that cannot happen (a killed process).
-//! 3. Every other delivery is refused with a [`Rejection`](crate::Rejection)
-//!    whose status tells the sender what to do: `AlreadyProcessed` (200, stop
-//!    retrying), `InProgress` (409 with `Retry-After`) or `StoreUnavailable`
-//!    (503, retry later).
+//! 3. Every other delivery gets an [`Unclaimed`], answered through
+//!    [`Answer`](crate::Answer) with a status that tells the sender what to
+//!    do: `Duplicate` (200, stop retrying), `InProgress` (409 with
+//!    `Retry-After`) or `StoreUnavailable` (503, retry later).
 //!
 //! Claims carry a random [`ClaimToken`]; only its holder can commit or
 //! release, so a slow holder whose lease expired cannot clobber a newer one.
@@ -32,6 +32,7 @@ mod store;
 #[cfg(feature = "store-suite")]
 pub mod store_suite;
 mod token;
+mod unclaimed;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deduplicator::{DEFAULT_LEASE, DEFAULT_RETENTION, Deduplicator};
@@ -41,3 +42,4 @@ pub use guard::ClaimedEvent;
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore};
 pub use store::{ClaimOutcome, EventStore, StoreError, StoreFuture};
 pub use token::ClaimToken;
+pub use unclaimed::Unclaimed;
