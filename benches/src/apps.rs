@@ -106,7 +106,7 @@ impl Signed {
     pub fn new() -> Self {
         let body = webhook_body();
         let signature = protocol_webhooks::sign(SECRET, &body)
-            .expect("non-empty secret")
+            .expect("non-empty secret").to_hex()
             .as_str()
             .to_owned();
         let config = WebhookConfig::new(SECRET).expect("non-empty secret");

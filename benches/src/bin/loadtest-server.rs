@@ -174,7 +174,8 @@ fn number<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, Error> {
 fn print_request() -> Result<(), Error> {
     let body = webhook_body();
     let signature = protocol_webhooks::sign(SECRET, &body)
-        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?;
+        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?
+        .to_hex();
     let mut out = io::stdout().lock();
     out.write_all(signature.as_str().as_bytes())?;
     out.write_all(b"\n")?;
@@ -186,7 +187,8 @@ fn print_request() -> Result<(), Error> {
 fn serve(options: &Options) -> Result<(), Error> {
     stop_by_itself(options.exit_after, options.watch_stdin);
     let config = WebhookConfig::new(SECRET)
-        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?;
+        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?
+        .to_hex();
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
     let workers = options.workers;
     match options.framework {
@@ -281,7 +283,8 @@ async fn serve_rocket(
     rocket_apps::server(config, settings)
         .launch()
         .await
-        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?;
+        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?
+        .to_hex();
     Ok(())
 }
 

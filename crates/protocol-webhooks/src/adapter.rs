@@ -188,6 +188,16 @@ macro_rules! __extractor_types {
             }
         }
 
+        impl WebhookRejection {
+            /// The answer to another method than `POST` on a webhook route:
+            /// 405 with `Allow: POST`, logged. Use it as the route's
+            /// fallback, so every framework answers a wrong method alike.
+            #[must_use]
+            pub fn method_not_allowed() -> Self {
+                Self::logged($crate::Rejection::MethodNotAllowed)
+            }
+        }
+
         impl ::core::convert::From<$crate::Answer> for WebhookRejection {
             fn from(answer: $crate::Answer) -> Self {
                 Self(answer)

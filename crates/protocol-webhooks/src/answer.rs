@@ -29,6 +29,7 @@ pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 /// | `incomplete_body` | 400 | `invalid_request` | `Connection: close` | DEBUG: the client went away |
 /// | `invalid_event` | 400 | `invalid_request` | | WARN |
 /// | `missing_configuration` | 500 | `api_error` | | ERROR: a bug in the server |
+/// | `method_not_allowed` | 405 | `invalid_request` | `Allow: POST` | INFO: crawlers and probes |
 /// | `duplicate` | 200 | `duplicate` | | INFO: the sender retried after a success |
 /// | `in_progress` | 409 | `invalid_request` | `Retry-After`: the rest of the other claim | INFO |
 /// | `store_unavailable` | 503 | `api_error` | `Retry-After: 5` | ERROR |
@@ -168,16 +169,18 @@ impl Answer {
     }
 
     /// Every header of the answer, names in lower case: `content-type`,
-    /// then `retry-after` and `connection` when they apply.
+    /// then `allow`, `retry-after` and `connection` when they apply.
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'static, str>)> + use<> {
         let content_type = Some(("content-type", Cow::Borrowed(ANSWER_CONTENT_TYPE)));
+        let allow = matches!(self.cause, Cause::Rejected(Rejection::MethodNotAllowed))
+            .then_some(("allow", Cow::Borrowed("POST")));
         let retry_after = self
             .retry_after()
             .map(|seconds| ("retry-after", Cow::Owned(seconds.to_string())));
         let connection = self
             .closes_connection()
             .then_some(("connection", Cow::Borrowed("close")));
-        [content_type, retry_after, connection]
+        [content_type, allow, retry_after, connection]
             .into_iter()
             .flatten()
     }
@@ -233,6 +236,7 @@ impl Answer {
         match &self.cause {
             Cause::Rejected(Rejection::MissingConfiguration { .. }) => Level::Error,
             Cause::Rejected(Rejection::IncompleteBody) => Level::Debug,
+            Cause::Rejected(Rejection::MethodNotAllowed) => Level::Info,
             Cause::Rejected(_) => Level::Warn,
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(Unclaimed::StoreUnavailable { .. }) => Level::Error,
@@ -380,6 +384,24 @@ mod tests {
         assert_eq!(
             answer.body(),
             r#"{"type":"api_error","message":"webhook configuration is missing"}"#
+        );
+    }
+
+    #[test]
+    fn a_wrong_method_is_405_with_allow() {
+        let answer = Answer::from(Rejection::MethodNotAllowed);
+        assert_eq!(answer.status(), 405);
+        assert_eq!(answer.level(), Level::Info);
+        assert_eq!(
+            headers(&answer),
+            [
+                ("content-type", String::from("application/json")),
+                ("allow", String::from("POST"))
+            ]
+        );
+        assert_eq!(
+            answer.body(),
+            r#"{"type":"invalid_request","message":"webhooks are sent with POST"}"#
         );
     }
 

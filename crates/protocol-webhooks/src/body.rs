@@ -99,30 +99,12 @@ impl fmt::Debug for BodyCollector {
 
 /// A request body whose signature has been verified: the exact bytes received.
 ///
-/// Only [`BodyCollector::finish`] and [`VerifiedBody::verify`] make one, so
-/// holding a `VerifiedBody` is proof of authenticity.
+/// Only [`BodyCollector::finish`] makes one, so holding a `VerifiedBody` is
+/// proof of authenticity.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedBody(Vec<u8>);
 
 impl VerifiedBody {
-    /// Verifies a complete body: size, then signature.
-    ///
-    /// # Errors
-    /// [`Rejection::PayloadTooLarge`] or [`Rejection::Signature`].
-    pub fn verify(
-        config: &WebhookConfig,
-        body: Vec<u8>,
-        header: Option<&[u8]>,
-    ) -> Result<Self, Rejection> {
-        if body.len() > config.body_limit() {
-            return Err(Rejection::PayloadTooLarge {
-                limit: config.body_limit(),
-            });
-        }
-        config.verify(&body, header)?;
-        Ok(Self(body))
-    }
-
     /// The verified bytes.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {

@@ -121,20 +121,21 @@ pub fn verify_with_any(keys: &[Key], body: &[u8], header: &[u8]) -> Result<(), S
     }
 }
 
-/// Signs `body` with `secret` and returns the lower-case hex header value.
+/// Signs `body` with `secret`: [`Key::sign`] for a secret used once.
 ///
 /// For senders and tests; receivers should build a [`Key`] once instead.
+/// [`Signature::to_hex`] gives the header value.
 ///
 /// # Errors
 /// [`KeyError::EmptySecret`] for an empty secret.
 ///
 /// ```
 /// let signature = protocol_webhooks::sign("It's a secret", b"{}")?;
-/// assert_eq!(signature.as_str().len(), 64);
+/// assert_eq!(signature.to_hex().as_str().len(), 64);
 /// # Ok::<(), protocol_webhooks::KeyError>(())
 /// ```
-pub fn sign(secret: impl AsRef<[u8]>, body: &[u8]) -> Result<crate::HexSignature, KeyError> {
-    Ok(Key::new(secret)?.sign(body).to_hex())
+pub fn sign(secret: impl AsRef<[u8]>, body: &[u8]) -> Result<Signature, KeyError> {
+    Ok(Key::new(secret)?.sign(body))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::SignatureError;
 /// | [`IncompleteBody`](Self::IncompleteBody) | 400 | `incomplete_body` |
 /// | `InvalidEvent` (feature `events`) | 400 | `invalid_event` |
 /// | [`MissingConfiguration`](Self::MissingConfiguration) | 500 | `missing_configuration` |
+/// | [`MethodNotAllowed`](Self::MethodNotAllowed) | 405, with `Allow: POST` | `method_not_allowed` |
 ///
 /// Adapters answer it through [`Answer`](crate::Answer), which gives the
 /// body and headers. `Display` never contains the secret, the received
@@ -39,6 +40,10 @@ pub enum Rejection {
         /// The type the server did not register, such as `WebhookConfig`.
         missing: &'static str,
     },
+    /// The request used another method than `POST` on a webhook route.
+    /// Routing happens before any extractor runs, so only an application's
+    /// own fallback for the route answers it.
+    MethodNotAllowed,
 }
 
 impl Rejection {
@@ -52,6 +57,7 @@ impl Rejection {
             #[cfg(feature = "events")]
             Self::InvalidEvent(_) => 400,
             Self::MissingConfiguration { .. } => 500,
+            Self::MethodNotAllowed => 405,
         }
     }
 
@@ -69,6 +75,7 @@ impl Rejection {
             #[cfg(feature = "events")]
             Self::InvalidEvent(_) => "invalid_event",
             Self::MissingConfiguration { .. } => "missing_configuration",
+            Self::MethodNotAllowed => "method_not_allowed",
         }
     }
 }
@@ -84,6 +91,7 @@ impl fmt::Display for Rejection {
             #[cfg(feature = "events")]
             Self::InvalidEvent(error) => write!(f, "invalid event: {error}"),
             Self::MissingConfiguration { .. } => f.write_str("webhook configuration is missing"),
+            Self::MethodNotAllowed => f.write_str("webhooks are sent with POST"),
         }
     }
 }

@@ -71,15 +71,6 @@ impl Verifier {
         self.verify_signature(&signature)
     }
 
-    /// Like [`verify`](Self::verify) with an optional header, as read from
-    /// a request: `None` is [`SignatureError::Missing`].
-    ///
-    /// # Errors
-    /// As [`verify`](Self::verify), plus [`SignatureError::Missing`].
-    pub fn verify_header(self, header: Option<&[u8]>) -> Result<(), SignatureError> {
-        self.verify(header.ok_or(SignatureError::Missing)?)
-    }
-
     /// Finishes and checks a decoded signature in constant time.
     ///
     /// # Errors
@@ -124,14 +115,5 @@ mod tests {
                 "split {split}"
             );
         }
-    }
-
-    #[test]
-    fn missing_header_is_reported() {
-        let key = Key::new("k").expect("key");
-        assert_eq!(
-            key.verifier().verify_header(None),
-            Err(SignatureError::Missing)
-        );
     }
 }

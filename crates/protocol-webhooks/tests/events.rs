@@ -381,12 +381,12 @@ fn a_verified_body_becomes_its_event_without_a_copy() {
     let header = config.keys()[0]
         .sign(MESSAGE_UPDATED_EVENT.as_bytes())
         .to_hex();
-    let body = protocol_webhooks::VerifiedBody::verify(
-        &config,
-        MESSAGE_UPDATED_EVENT.as_bytes().to_vec(),
-        Some(header.as_str().as_bytes()),
-    )
-    .expect("verified");
+    let head = protocol_webhooks::RequestHead::new(None::<&[u8]>, [header.as_str()]);
+    let mut collector = config.collect_body(head).expect("within the limit");
+    collector
+        .push(MESSAGE_UPDATED_EVENT.as_bytes())
+        .expect("within the limit");
+    let body = collector.finish().expect("verified");
     let borrowed = body.parse().expect("parses");
     assert_eq!(body.into_event().expect("parses"), borrowed);
 }

@@ -61,7 +61,7 @@ proptest! {
         prop_assert_eq!(key.verify(&body, upper.as_bytes()), Ok(()));
         prop_assert_eq!(key.verify_signature(&body, &signature), Ok(()));
         prop_assert_eq!(verify_with_any(&[key], &body, header.as_str().as_bytes()), Ok(()));
-        let free = protocol_webhooks::sign(&secret, &body).expect("non-empty secret");
+        let free = protocol_webhooks::sign(&secret, &body).expect("non-empty secret").to_hex();
         prop_assert_eq!(free.as_str(), header.as_str());
     }
 
@@ -168,7 +168,7 @@ mod collector {
                 .with_secret(&previous)
                 .expect("non-empty secret");
             let signer = if signed_with_previous { &previous } else { &current };
-            let header = protocol_webhooks::sign(signer, &body).expect("non-empty secret");
+            let header = protocol_webhooks::sign(signer, &body).expect("non-empty secret").to_hex();
             let mut verifier = config.verifier();
             for chunk in chunks(&body, &cuts(body.len(), &indexes)) {
                 verifier.update(chunk);
@@ -187,7 +187,7 @@ mod collector {
             let config = WebhookConfig::new(&secret)
                 .expect("non-empty secret")
                 .with_body_limit(limit);
-            let header = protocol_webhooks::sign(&secret, &body).expect("non-empty secret");
+            let header = protocol_webhooks::sign(&secret, &body).expect("non-empty secret").to_hex();
             let fits = body.len() <= limit;
 
             let length = body.len().to_string();

@@ -1,6 +1,7 @@
-//! A Protocol webhook receiver on 127.0.0.1: `POST /webhooks` handles every
-//! authentic delivery, `POST /webhooks/once` each event id only once (a
-//! redelivery is answered 200 `duplicate` without running the handler).
+//! The example receiver on axum: `POST /webhooks` handles every authentic
+//! delivery, `POST /webhooks/once` each event id once. The program is the
+//! same in all five examples; only the framework glue differs (see
+//! `example-shared`).
 //!
 //! ```sh
 //! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-axum
@@ -9,135 +10,76 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
+use axum::Router;
 use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::post;
-use axum::{Json, Router};
+use example_shared::{EVENT_PATH, JSON, NOT_FOUND, ONCE_PATH, Settings};
 use protocol_webhooks_axum::{
-    ClaimedWebhook, Deduplicator, Event, Payload, Webhook, WebhookConfig,
+    ClaimedWebhook, Deduplicator, Webhook, WebhookConfig, WebhookRejection,
 };
-use serde_json::{Value, json};
-use tracing::{info, warn};
-use tracing_subscriber::EnvFilter;
 
 /// What the extractors take from the router's state.
 #[derive(Clone, FromRef)]
 struct AppState {
     webhooks: WebhookConfig,
-    /// In memory: right for this single process. Replicas would share a
-    /// Redis store (`protocol-webhooks-redis`).
     dedup: Deduplicator,
 }
 
-async fn on_webhook(Webhook(event): Webhook) -> Json<Value> {
-    handle(&event)
+async fn on_webhook(Webhook(event): Webhook) -> impl IntoResponse {
+    ([(CONTENT_TYPE, JSON)], example_shared::handle(&event))
 }
 
-/// The same handler, run once per event id: it commits when done.
-async fn on_webhook_once(ClaimedWebhook(claimed): ClaimedWebhook) -> Json<Value> {
-    let summary = handle(&claimed);
-    if let Err(error) = claimed.commit().await {
-        // The event was handled; only a redelivery might run it again.
-        warn!(%error, "commit failed");
-    }
-    summary
+async fn on_webhook_once(ClaimedWebhook(claimed): ClaimedWebhook) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, JSON)],
+        example_shared::handle_once(claimed).await,
+    )
 }
 
-/// Logs one line per resource and answers with a summary of the event.
-fn handle(event: &Event) -> Json<Value> {
-    let kind = event.event_type.as_str();
-    match &event.payload {
-        Payload::Contact(contact) => {
-            info!(kind, id = %contact.id, username = contact.username.as_deref(), "contact");
-        }
-        Payload::Conversation(conversation) => {
-            info!(kind, id = %conversation.id, muted = conversation.is_muted, "conversation");
-        }
-        Payload::Message(message) => {
-            let conversation = message.conversation_id.as_deref();
-            info!(kind, id = %message.id, conversation, "message");
-        }
-        Payload::Group(group) => {
-            info!(kind, id = %group.id, name = group.name.as_deref(), "group");
-        }
-        Payload::Attachment(attachment) => {
-            info!(kind, id = %attachment.id, file = attachment.filename.as_deref(), "attachment");
-        }
-        // `Payload::Unknown`, a type Protocol added later: logged, not refused.
-        _ => info!(kind, id = event.resource_id(), "event of an unknown type"),
-    }
-    Json(json!({
-        "id": event.id,
-        "type": kind,
-        "resource_id": event.resource_id(),
-    }))
+async fn wrong_method() -> WebhookRejection {
+    WebhookRejection::method_not_allowed()
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, [(CONTENT_TYPE, JSON)], NOT_FOUND)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
-
-    let secret = std::env::var("PROTOCOL_WEBHOOK_SECRET").unwrap_or_default();
-    let Ok(config) = WebhookConfig::new(secret) else {
-        return usage("set PROTOCOL_WEBHOOK_SECRET to the webhook secret from Protocol");
+    let settings = match Settings::from_env("example-axum") {
+        Ok(settings) => settings,
+        Err(code) => return code,
     };
-    let port = std::env::var("PORT").unwrap_or_else(|_| String::from("3000"));
-    let Ok(port) = port.parse::<u16>() else {
-        return usage(&format!(
-            "PORT must be a port number (0-65535), got {port:?}"
-        ));
-    };
-
+    example_shared::init_logging();
     let app = Router::new()
-        .route("/webhooks", post(on_webhook))
-        .route("/webhooks/once", post(on_webhook_once))
+        .route(EVENT_PATH, post(on_webhook).fallback(wrong_method))
+        .route(ONCE_PATH, post(on_webhook_once).fallback(wrong_method))
+        .fallback(not_found)
         .with_state(AppState {
-            webhooks: config,
-            dedup: Deduplicator::in_memory(),
+            webhooks: settings.config.clone(),
+            dedup: example_shared::deduplicator(),
         });
-    if let Err(error) = serve(app, port).await {
-        tracing::error!(%error, "server failed");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
-}
-
-async fn serve(app: Router, port: u16) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    info!("stopped");
-    Ok(())
-}
-
-/// Resolves on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let Ok(mut terminate) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            let _ = ctrl_c.await;
-            return;
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = terminate.recv() => {}
+    match serve(app, &settings).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
-fn usage(message: &str) -> ExitCode {
-    eprintln!("example-axum: {message}");
-    ExitCode::from(2)
+async fn serve(app: Router, settings: &Settings) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.address()).await?;
+    example_shared::log_listening(listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(example_shared::shutdown_signal())
+        .await
 }

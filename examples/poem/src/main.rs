@@ -1,6 +1,7 @@
-//! Receives Protocol webhooks on `POST /webhooks` and logs each event once:
-//! a redelivery of an event already handled is answered 200 without logging
-//! it again.
+//! The example receiver on Poem: `POST /webhooks` handles every authentic
+//! delivery, `POST /webhooks/once` each event id once. The program is the
+//! same in all five examples; only the framework glue differs (see
+//! `example-shared`).
 //!
 //! ```sh
 //! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-poem
@@ -9,158 +10,74 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use core::net::Ipv4Addr;
-use core::time::Duration;
-use std::env::VarError;
 use std::process::ExitCode;
 
+use example_shared::{EVENT_PATH, JSON, NOT_FOUND, ONCE_PATH, Settings};
+use poem::error::{MethodNotAllowedError, NotFoundError};
+use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
-use poem::web::Json;
-use poem::{Endpoint, EndpointExt, Route, Server, handler, post};
-use protocol_webhooks_poem::{ClaimedWebhook, Deduplicator, Payload, WebhookConfig};
-use serde_json::{Value, json};
-use tracing_subscriber::EnvFilter;
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, handler, post};
+use protocol_webhooks_poem::{ClaimedWebhook, Webhook, WebhookRejection};
 
-#[cfg(test)]
-mod tests;
-
-const DEFAULT_PORT: u16 = 3000;
+// The summary is JSON text already: a bare `String` would be answered as
+// `text/plain`, and Poem's `Json` would encode it again and add `; charset=utf-8`.
+fn json(body: String) -> Response {
+    Response::builder().content_type(JSON).body(body)
+}
 
 #[handler]
-async fn on_webhook(claimed: ClaimedWebhook) -> Json<Value> {
-    let event = claimed.event();
-    let kind = &event.event_type;
-    match &event.payload {
-        Payload::Contact(contact) => {
-            let username = contact.username.as_deref();
-            tracing::info!(%kind, id = %contact.id, username, "contact");
-        }
-        Payload::Conversation(conversation) => {
-            let muted = conversation.is_muted;
-            tracing::info!(%kind, id = %conversation.id, muted, "conversation");
-        }
-        Payload::Message(message) => {
-            let conversation = message.conversation_id.as_deref();
-            tracing::info!(%kind, id = %message.id, conversation, "message");
-        }
-        Payload::Group(group) => {
-            let name = group.name.as_deref();
-            tracing::info!(%kind, id = %group.id, name, "group");
-        }
-        Payload::Attachment(attachment) => {
-            let filename = attachment.filename.as_deref();
-            tracing::info!(%kind, id = %attachment.id, filename, "attachment");
-        }
-        Payload::Unknown(payload) => tracing::info!(%kind, %payload, "unknown event type"),
-        // `Payload` is non-exhaustive: later versions may model more resources.
-        _ => tracing::info!(%kind, "unhandled event type"),
-    }
-    let summary = json!({
-        "id": event.id,
-        "type": kind.as_str(),
-        "resource_id": event.resource_id(),
-    });
-    // The event is logged: a failed commit only means a redelivery may log
-    // it again, which is no reason to make the sender retry.
-    if let Err(error) = claimed.commit().await {
-        tracing::warn!(%error, "could not mark the event done");
-    }
-    Json(summary)
+fn on_webhook(Webhook(event): Webhook) -> Response {
+    json(example_shared::handle(&event))
 }
 
-/// One replica, so the claims live in memory; replicas sharing the work
-/// would share a `RedisStore` from `protocol-webhooks-redis` instead.
-fn app(config: WebhookConfig, dedup: Deduplicator) -> impl Endpoint {
+#[handler]
+async fn on_webhook_once(ClaimedWebhook(claimed): ClaimedWebhook) -> Response {
+    json(example_shared::handle_once(claimed).await)
+}
+
+// Poem's own 405 and 404 have empty bodies; every answer here is JSON.
+async fn wrong_method(_: MethodNotAllowedError) -> WebhookRejection {
+    WebhookRejection::method_not_allowed()
+}
+
+async fn not_found(_: NotFoundError) -> impl IntoResponse {
+    NOT_FOUND
+        .with_status(StatusCode::NOT_FOUND)
+        .with_content_type(JSON)
+}
+
+fn app(settings: &Settings) -> impl Endpoint + use<> {
     Route::new()
-        .at("/webhooks", post(on_webhook))
-        .data(config)
-        .data(dedup)
-}
-
-/// The webhook configuration and port from `PROTOCOL_WEBHOOK_SECRET` and `PORT`.
-fn settings_from_env() -> Result<(WebhookConfig, u16), String> {
-    settings(env_var("PROTOCOL_WEBHOOK_SECRET")?, env_var("PORT")?)
-}
-
-fn env_var(name: &str) -> Result<Option<String>, String> {
-    match std::env::var(name) {
-        Ok(value) => Ok(Some(value)),
-        Err(VarError::NotPresent) => Ok(None),
-        Err(VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
-    }
-}
-
-/// The webhook configuration and port, from the variables' values.
-fn settings(secret: Option<String>, port: Option<String>) -> Result<(WebhookConfig, u16), String> {
-    let config = WebhookConfig::new(secret.unwrap_or_default()).map_err(|_| {
-        String::from(
-            "PROTOCOL_WEBHOOK_SECRET is not set or empty: set it to the webhook secret from Protocol",
-        )
-    })?;
-    let port = match port {
-        None => DEFAULT_PORT,
-        Some(port) => port
-            .trim()
-            .parse()
-            .map_err(|_| format!("PORT must be a port number from 0 to 65535, not {port:?}"))?,
-    };
-    Ok((config, port))
-}
-
-async fn serve(config: WebhookConfig, port: u16) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
-    let address = listener.local_addr()?;
-    tracing::info!("listening on http://{address}");
-    Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
-        .run_with_graceful_shutdown(
-            app(config, Deduplicator::in_memory()),
-            shutdown_signal(),
-            Some(Duration::from_secs(5)),
-        )
-        .await
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; stop with Ctrl-C");
-                core::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = core::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
+        .at(EVENT_PATH, post(on_webhook).catch_error(wrong_method))
+        .at(ONCE_PATH, post(on_webhook_once).catch_error(wrong_method))
+        .catch_error(not_found)
+        .data(settings.config.clone())
+        .data(example_shared::deduplicator())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    let (config, port) = match settings_from_env() {
+    let settings = match Settings::from_env("example-poem") {
         Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    match serve(config, port).await {
-        Ok(()) => ExitCode::SUCCESS,
+    example_shared::init_logging();
+    match serve(app(&settings), &settings).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             tracing::error!(%error, "server failed");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn serve(app: impl Endpoint + 'static, settings: &Settings) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.address()).await?;
+    example_shared::log_listening(listener.local_addr()?);
+    Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
+        .run_with_graceful_shutdown(app, example_shared::shutdown_signal(), None)
+        .await
 }

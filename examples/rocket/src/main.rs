@@ -1,134 +1,121 @@
-//! A Rocket server receiving Protocol webhooks.
+//! The example receiver on Rocket: `POST /webhooks` handles every authentic
+//! delivery, `POST /webhooks/once` each event id once. The program is the
+//! same in all five examples; only the framework glue differs (see
+//! `example-shared`).
 //!
-//! `PROTOCOL_WEBHOOK_SECRET=whsec_test cargo run -p example-rocket` serves
-//! `POST http://127.0.0.1:3000/webhooks`, and `POST /webhooks/once`, which
-//! handles each event id once (in memory: a redelivery is answered 200
-//! without running the handler); `PORT` picks another port and `RUST_LOG` the
-//! log filter (default `info`).
+//! ```sh
+//! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-rocket
+//! ```
 
-use std::io::IsTerminal;
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use protocol_webhooks_rocket::{
-    ClaimedWebhook, Deduplicator, Event, Payload, Webhook, WebhookConfig, WebhookFairing,
-};
+use example_shared::{EVENT_PATH, NOT_FOUND, ONCE_PATH, Settings};
+use protocol_webhooks_rocket::{ClaimedWebhook, Webhook, WebhookFairing, WebhookRejection};
+use rocket::data::Data;
 use rocket::fairing::AdHoc;
-use rocket::serde::json::{Json, Value, json};
-use tracing_subscriber::EnvFilter;
+use rocket::http::Method;
+use rocket::response::content::RawJson;
+use rocket::route::{self, Route};
+use rocket::{Build, Request, Rocket};
 
-#[rocket::post("/webhooks", data = "<webhook>")]
-fn on_webhook(webhook: Webhook) -> Json<Value> {
+// Mounted at `EVENT_PATH` and `ONCE_PATH`, so that the paths are the
+// shared constants rather than copies in the attributes. `RawJson` answers
+// `Content-Type: application/json` exactly, as the other examples do.
+#[rocket::post("/", data = "<webhook>")]
+fn on_webhook(webhook: Webhook) -> RawJson<String> {
     let Webhook(event) = webhook;
-    log_event(&event);
-    Json(summary(&event))
+    RawJson(example_shared::handle(&event))
 }
 
-/// Runs once per event id: a redelivery of a committed event is answered
-/// 200 by the guard, without coming here.
-#[rocket::post("/webhooks/once", data = "<claimed>")]
-async fn on_webhook_once(claimed: ClaimedWebhook) -> Json<Value> {
-    log_event(&claimed);
-    let summary = summary(&claimed);
-    if let Err(error) = claimed.commit().await {
-        // The work above is done: answer 200 all the same.
-        tracing::warn!(%error, "event handled but not marked done");
-    }
-    Json(summary)
+#[rocket::post("/", data = "<claimed>")]
+async fn on_webhook_once(claimed: ClaimedWebhook) -> RawJson<String> {
+    RawJson(example_shared::handle_once(claimed.into_inner()).await)
 }
 
-fn summary(event: &Event) -> Value {
-    json!({
-        "id": event.id,
-        "type": event.event_type.as_str(),
-        "resource_id": event.resource_id(),
-    })
+/// Rocket answers a method no route takes with 404: these methods get
+/// routes of their own on both paths, which answer 405 instead. HEAD is
+/// answered by the GET route, and CONNECT never reaches a route.
+const WRONG_METHODS: [Method; 6] = [
+    Method::Get,
+    Method::Put,
+    Method::Patch,
+    Method::Delete,
+    Method::Options,
+    Method::Trace,
+];
+
+fn wrong_method<'r>(request: &'r Request<'_>, _: Data<'r>) -> route::BoxFuture<'r> {
+    route::Outcome::from(request, WebhookRejection::method_not_allowed()).pin()
 }
 
-fn log_event(event: &Event) {
-    let event_type = event.event_type.as_str();
-    match &event.payload {
-        Payload::Contact(contact) => {
-            tracing::info!(event_type, id = %contact.id, username = ?contact.username, "contact");
-        }
-        Payload::Conversation(conversation) => {
-            tracing::info!(event_type, id = %conversation.id, contact_id = ?conversation.contact_id, "conversation");
-        }
-        Payload::Message(message) => {
-            tracing::info!(event_type, id = %message.id, conversation_id = ?message.conversation_id, "message");
-        }
-        Payload::Group(group) => {
-            tracing::info!(event_type, id = %group.id, name = ?group.name, "group");
-        }
-        Payload::Attachment(attachment) => {
-            tracing::info!(event_type, id = %attachment.id, filename = ?attachment.filename, "attachment");
-        }
-        // `Payload::Unknown`: a type Protocol added after this version.
-        _ => {
-            tracing::info!(event_type, resource_id = ?event.resource_id(), "event of an unhandled type");
-        }
-    }
+fn wrong_methods() -> Vec<Route> {
+    WRONG_METHODS
+        .into_iter()
+        .map(|method| Route::new(method, "/", wrong_method))
+        .collect()
 }
 
-/// The webhook configuration and the port, from the environment.
-fn settings() -> Result<(WebhookConfig, u16), String> {
-    const SECRET_VAR: &str = "PROTOCOL_WEBHOOK_SECRET";
-    let secret = std::env::var(SECRET_VAR).unwrap_or_default();
-    let config = WebhookConfig::new(secret).map_err(|_| {
-        format!("{SECRET_VAR} must be set to the webhook secret, e.g. {SECRET_VAR}=whsec_test")
-    })?;
-    let port = match std::env::var("PORT") {
-        Ok(port) => port
-            .trim()
-            .parse()
-            .map_err(|_| format!("PORT must be a port number (0-65535), got {port:?}"))?,
-        Err(_) => 3000,
-    };
-    Ok((config, port))
+// The adapter's fairing registers catchers for the statuses its guards
+// fail with; 404 is not one of them, so this one does not clash.
+#[rocket::catch(404)]
+fn not_found() -> RawJson<&'static str> {
+    RawJson(NOT_FOUND)
 }
 
 #[rocket::main]
 async fn main() -> ExitCode {
-    let (config, port) = match settings() {
+    let settings = match Settings::from_env("example-rocket") {
         Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("example-rocket: {message}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    // Not `.init()`: that would also route Rocket's own `log` output,
-    // which Rocket's config below turns off, into these logs.
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::stdout().is_terminal())
-        .finish();
-    let _ = tracing::subscriber::set_global_default(subscriber);
-
-    // Rocket stops gracefully on Ctrl-C and SIGTERM by default.
-    let figment = rocket::Config::figment()
-        .merge(("address", "127.0.0.1"))
-        .merge(("port", port))
-        .merge(("log_level", "off"));
-    let launched = rocket::custom(figment)
-        .attach(WebhookFairing::new(config).with_deduplicator(Deduplicator::in_memory()))
-        .attach(AdHoc::on_liftoff("Announce address", |rocket| {
-            Box::pin(async move {
-                let config = rocket.config();
-                tracing::info!("listening on http://{}:{}", config.address, config.port);
-            })
-        }))
-        .mount("/", rocket::routes![on_webhook, on_webhook_once])
-        .launch()
-        .await;
-    match launched {
+    example_shared::init_logging();
+    match app(&settings).launch().await {
         Ok(_) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
         Err(error) => {
-            tracing::error!("server failed: {error}");
+            tracing::error!(%error, "server failed");
             ExitCode::FAILURE
         }
     }
+}
+
+fn app(settings: &Settings) -> Rocket<Build> {
+    let address = settings.address();
+    // Rocket's own logger stays off: the program's lines are those of
+    // `init_logging`. Its own signal handling is off too, so that it stops
+    // on the same signals as the other examples, via `shutdown_signal`.
+    let figment = rocket::Config::figment()
+        .merge(("address", address.ip()))
+        .merge(("port", address.port()))
+        .merge(("log_level", "off"))
+        .merge(("shutdown.ctrlc", false))
+        .merge(("shutdown.signals", Vec::<String>::new()));
+    rocket::custom(figment)
+        .attach(
+            WebhookFairing::new(settings.config.clone())
+                .with_deduplicator(example_shared::deduplicator()),
+        )
+        .attach(AdHoc::on_liftoff("Listening", |rocket| {
+            Box::pin(async move {
+                // Rocket's configuration holds the address it bound by now.
+                let config = rocket.config();
+                example_shared::log_listening(SocketAddr::new(config.address, config.port));
+                let shutdown = rocket.shutdown();
+                rocket::tokio::spawn(async move {
+                    example_shared::shutdown_signal().await;
+                    shutdown.notify();
+                });
+            })
+        }))
+        .mount(EVENT_PATH, rocket::routes![on_webhook])
+        .mount(ONCE_PATH, rocket::routes![on_webhook_once])
+        .mount(EVENT_PATH, wrong_methods())
+        .mount(ONCE_PATH, wrong_methods())
+        .register("/", rocket::catchers![not_found])
 }

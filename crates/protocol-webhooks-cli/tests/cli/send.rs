@@ -173,7 +173,9 @@ fn a_file_is_sent_byte_for_byte() {
         received[0].body, fixture,
         "pretty-printing and trailing newline kept"
     );
-    let expected = protocol_webhooks::sign(SECRET, &fixture).expect("key");
+    let expected = protocol_webhooks::sign(SECRET, &fixture)
+        .expect("key")
+        .to_hex();
     assert_eq!(received[0].signature.as_deref(), Some(expected.as_str()));
 }
 

@@ -162,7 +162,9 @@ fn non_ascii_bodies_and_trailing_newlines_are_signed_as_is() {
     for body in [&body, &with_newline] {
         let output = run(&mut cli(["sign", "--secret", "whsec_test"]), body);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
-        let expected = protocol_webhooks::sign("whsec_test", body).expect("key");
+        let expected = protocol_webhooks::sign("whsec_test", body)
+            .expect("key")
+            .to_hex();
         assert_eq!(stdout(&output), format!("{expected}\n"));
         seen.push(stdout(&output));
     }
@@ -186,7 +188,9 @@ fn a_secret_argument_is_used_as_raw_bytes() {
         ]),
         b"{}",
     );
-    let expected = protocol_webhooks::sign(secret, b"{}").expect("key");
+    let expected = protocol_webhooks::sign(secret, b"{}")
+        .expect("key")
+        .to_hex();
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_eq!(stdout(&output), format!("{expected}\n"));
 }
