@@ -11,7 +11,7 @@ use core::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::events::{Event, EventType};
-use protocol_webhooks::testing::{ATTACHMENT, MESSAGE_UPDATED_EVENT, sample_body};
+use protocol_webhooks::samples::{ATTACHMENT, MESSAGE_UPDATED_EVENT, sample_body};
 use protocol_webhooks_benches::SECRET;
 
 /// The bodies measured, each named by what it is and its length.

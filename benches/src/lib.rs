@@ -51,7 +51,7 @@ pub fn size_label(size: usize) -> String {
 /// character).
 #[must_use]
 pub fn body(size: usize) -> Vec<u8> {
-    let event = protocol_webhooks::testing::MESSAGE_UPDATED_EVENT.as_bytes();
+    let event = protocol_webhooks::samples::MESSAGE_UPDATED_EVENT.as_bytes();
     assert!(event.is_ascii(), "the fixture is cut at arbitrary bytes");
     event.iter().copied().cycle().take(size).collect()
 }
@@ -68,7 +68,7 @@ pub fn body(size: usize) -> Vec<u8> {
 #[must_use]
 pub fn webhook_body() -> Vec<u8> {
     use protocol_webhooks::events::EventType;
-    use protocol_webhooks::testing::{ATTACHMENT, sample_body};
+    use protocol_webhooks::samples::{ATTACHMENT, sample_body};
 
     let created = sample_body(&EventType::MessageCreated, "evt_sample");
     let created = String::from_utf8(created).expect("sample bodies are UTF-8");

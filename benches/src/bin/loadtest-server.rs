@@ -187,8 +187,7 @@ fn print_request() -> Result<(), Error> {
 fn serve(options: &Options) -> Result<(), Error> {
     stop_by_itself(options.exit_after, options.watch_stdin);
     let config = WebhookConfig::new(SECRET)
-        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?
-        .to_hex();
+        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
     let workers = options.workers;
     match options.framework {
@@ -283,8 +282,7 @@ async fn serve_rocket(
     rocket_apps::server(config, settings)
         .launch()
         .await
-        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?
-        .to_hex();
+        .map_err(|error| Error::Io(io::Error::other(error.to_string())))?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use futures_util::FutureExt as _;
 use protocol_webhooks_actix_web::protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, EventStore, ManualClock, MemoryStore, StoreFuture,
 };
-use protocol_webhooks_actix_web::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_actix_web::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_actix_web::{
     ClaimedWebhook, Deduplicator, EventType, StoreError, Unclaimed, WebhookConfig, WebhookRejection,
 };

@@ -14,7 +14,7 @@ use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{App, HttpResponse, test, web};
 use futures_util::stream;
-use protocol_webhooks_actix_web::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_actix_web::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_actix_web::{
     EventType, RawWebhook, Rejection, Webhook, WebhookConfig, WebhookRejection,
 };

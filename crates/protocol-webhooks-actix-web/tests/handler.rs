@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, test, web};
-use protocol_webhooks_actix_web::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_actix_web::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_actix_web::{EventType, Payload, Webhook, WebhookConfig};
 
 const SECRET: &str = "whsec_handler_test";

@@ -16,7 +16,7 @@ use futures_util::stream;
 use protocol_webhooks_actix_web::protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, EventStore, StoreFuture,
 };
-use protocol_webhooks_actix_web::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_actix_web::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_actix_web::{
     ClaimedWebhook, Deduplicator, EventType, StoreError, WebhookConfig,
 };

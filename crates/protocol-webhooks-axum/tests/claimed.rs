@@ -13,7 +13,7 @@ use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::routing::post;
 use protocol_webhooks_axum::protocol_webhooks::dedup::{EventStore, MemoryStore};
-use protocol_webhooks_axum::protocol_webhooks::testing::{SignedRequest, sample_body};
+use protocol_webhooks_axum::protocol_webhooks::samples::{SignedRequest, sample_body};
 use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator, EventType, WebhookConfig};
 use tokio::sync::Notify;
 use tower::ServiceExt as _;

@@ -16,7 +16,7 @@ use axum::routing::post;
 use bytes::Bytes;
 use protocol_webhooks_axum::protocol_webhooks::SignatureError;
 use protocol_webhooks_axum::protocol_webhooks::dedup::StoreError;
-use protocol_webhooks_axum::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_axum::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_axum::{
     Answer, EventType, RawWebhook, Rejection, Unclaimed, Webhook, WebhookConfig, WebhookRejection,
 };

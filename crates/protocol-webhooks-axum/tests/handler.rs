@@ -10,7 +10,7 @@ use axum::extract::{FromRef, State};
 use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
-use protocol_webhooks_axum::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_axum::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_axum::{EventType, Payload, Webhook, WebhookConfig};
 use tower::ServiceExt as _;
 

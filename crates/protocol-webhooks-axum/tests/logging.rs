@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
-use protocol_webhooks_axum::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_axum::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_axum::{EventType, Webhook, WebhookConfig};
 use tower::ServiceExt as _;
 

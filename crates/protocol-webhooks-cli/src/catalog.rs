@@ -5,7 +5,7 @@ use std::io::{self, Write as _};
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing::{sample_body, sample_payload};
+use protocol_webhooks::samples::{sample_body, sample_payload};
 use serde_json::value::RawValue;
 
 use crate::error::CliError;

@@ -41,7 +41,7 @@ use std::io::{self, Write as _};
 use std::path::PathBuf;
 
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing::sample_body;
+use protocol_webhooks::samples::sample_body;
 use ureq::http::Uri;
 
 use crate::catalog::event_type_parser;

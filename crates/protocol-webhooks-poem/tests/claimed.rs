@@ -16,7 +16,7 @@ use poem::test::{TestClient, TestResponse};
 use poem::web::Data;
 use poem::{Body, Endpoint, EndpointExt, Route, handler, post};
 use protocol_webhooks_poem::protocol_webhooks::dedup::{EventStore, MemoryStore};
-use protocol_webhooks_poem::protocol_webhooks::testing::{SignedRequest, sample_body};
+use protocol_webhooks_poem::protocol_webhooks::samples::{SignedRequest, sample_body};
 use protocol_webhooks_poem::{ClaimedWebhook, Deduplicator, EventType, WebhookConfig};
 use serde_json::json;
 use tokio::sync::Notify;

@@ -13,7 +13,7 @@ use poem::http::{HeaderValue, StatusCode};
 use poem::test::{TestClient, TestResponse};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Route, handler, post};
 use protocol_webhooks_poem::protocol_webhooks::dedup::StoreError;
-use protocol_webhooks_poem::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_poem::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_poem::protocol_webhooks::{ANSWER_CONTENT_TYPE, SignatureError};
 use protocol_webhooks_poem::{
     Answer, Event, EventType, RawWebhook, Rejection, Unclaimed, Webhook, WebhookConfig,

@@ -8,7 +8,7 @@ use poem::http::StatusCode;
 use poem::test::TestClient;
 use poem::web::{Data, Json};
 use poem::{Endpoint, EndpointExt, Route, handler, post};
-use protocol_webhooks_poem::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_poem::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_poem::{EventType, Payload, Webhook, WebhookConfig};
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@ use protocol_webhooks_conformance::{Harness, TcpHarness, TestRequest};
 use protocol_webhooks_rocket::protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, EventStore, StoreError, StoreFuture,
 };
-use protocol_webhooks_rocket::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_rocket::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_rocket::{
     ClaimedWebhook, Deduplicator, EventType, Webhook, WebhookConfig, WebhookFairing,
     WebhookRejection, catchers,

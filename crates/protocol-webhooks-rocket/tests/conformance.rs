@@ -183,7 +183,7 @@ mod socket {
 
     use protocol_webhooks::DEFAULT_BODY_LIMIT;
     use protocol_webhooks::events::EventType;
-    use protocol_webhooks::testing::SignedRequest;
+    use protocol_webhooks::samples::SignedRequest;
     use protocol_webhooks_conformance::{EVENT_PATH, Expected, Harness, SECRET, TcpHarness, cases};
     use protocol_webhooks_rocket::protocol_webhooks;
     use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,6 +1,6 @@
 //! Rocket-specific behaviour of the guards, catchers and fairing.
 
-use protocol_webhooks_rocket::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_rocket::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_rocket::{
     EventType, RawWebhook, Webhook, WebhookConfig, WebhookFairing, WebhookRejection,
 };

@@ -1,6 +1,6 @@
 //! Testing a user's handler without a network, as the README shows.
 
-use protocol_webhooks_rocket::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_rocket::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_rocket::{EventType, Payload, Webhook, WebhookConfig, catchers};
 use rocket::http::{Header, Status};
 use rocket::local::blocking::Client;

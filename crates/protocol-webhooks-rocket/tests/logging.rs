@@ -9,7 +9,7 @@ use std::time::Duration;
 use protocol_webhooks_rocket::protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, EventStore, StoreError, StoreFuture,
 };
-use protocol_webhooks_rocket::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_rocket::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_rocket::{
     ClaimedWebhook, Deduplicator, EventType, Webhook, WebhookConfig, WebhookFairing,
     WebhookRejection, catchers,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use protocol_webhooks_warp::protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, EventStore, StoreError, StoreFuture,
 };
-use protocol_webhooks_warp::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_warp::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_warp::{
     ClaimedWebhook, Deduplicator, EventType, Payload, Rejection, WebhookConfig, WebhookRejection,
     claimed_webhook, recover,

@@ -4,7 +4,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use protocol_webhooks_warp::protocol_webhooks::SignatureError;
-use protocol_webhooks_warp::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_warp::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_warp::{
     EventType, Payload, Rejection, Webhook, WebhookConfig, WebhookRejection, recover, webhook,
 };

@@ -13,7 +13,7 @@ use http_body_util::StreamBody;
 use protocol_webhooks_warp::protocol_webhooks::dedup::{
     ClaimOutcome, ClaimToken, EventStore, StoreError, StoreFuture,
 };
-use protocol_webhooks_warp::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_warp::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_warp::{
     ClaimedWebhook, Deduplicator, EventType, WebhookConfig, claimed_webhook, recover,
 };

@@ -43,7 +43,7 @@
 ///     pub struct ClaimedWebhook;
 /// }
 ///
-/// use protocol_webhooks::testing::SignedRequest;
+/// use protocol_webhooks::samples::SignedRequest;
 /// use protocol_webhooks::{RequestHead, VerifiedBody, WebhookConfig};
 ///
 /// let config = WebhookConfig::new("whsec_test")?;

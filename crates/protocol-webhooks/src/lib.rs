@@ -41,7 +41,7 @@ mod adapter;
 #[cfg(feature = "events")]
 pub mod events;
 #[cfg(feature = "events")]
-pub mod testing;
+pub mod samples;
 
 #[cfg(feature = "alloc")]
 pub use answer::{ANSWER_CONTENT_TYPE, Answer};

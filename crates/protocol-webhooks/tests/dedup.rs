@@ -1,7 +1,7 @@
 //! Exactly-once handling with the in-memory store: the answers a receiver
 //! gets through `Deduplicator`.
 
-#![cfg(feature = "events")]
+#![cfg(all(feature = "events", feature = "dedup"))]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use protocol_webhooks::dedup::{
     StoreError, StoreFuture, Unclaimed,
 };
 use protocol_webhooks::events::{Event, EventType};
-use protocol_webhooks::testing::sample_body;
+use protocol_webhooks::samples::sample_body;
 
 fn event(id: &str) -> Event {
     Event::from_slice(&sample_body(&EventType::MessageCreated, id)).expect("sample event")

@@ -7,7 +7,7 @@ use protocol_webhooks::events::{
     Action, Attachment, Contact, Conversation, Event, EventError, EventType, Group, Message,
     Payload, Resource, Timestamp,
 };
-use protocol_webhooks::testing::{
+use protocol_webhooks::samples::{
     ATTACHMENT, CONTACT, CONVERSATION, GROUP, MESSAGE, MESSAGE_UPDATED, MESSAGE_UPDATED_EVENT,
     sample_body, sample_payload,
 };

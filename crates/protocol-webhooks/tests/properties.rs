@@ -230,7 +230,7 @@ mod collector {
 mod parsing {
     use super::*;
     use protocol_webhooks::events::{Event, EventError, EventType, Payload};
-    use protocol_webhooks::testing::sample_body;
+    use protocol_webhooks::samples::sample_body;
     use serde_json::Value;
 
     /// Documented sample bodies with a few bytes changed, inserted or removed:

@@ -212,7 +212,7 @@ fn the_fixture_vector_signs_the_event_fixture_bytes() {
     #[cfg(feature = "events")]
     assert_eq!(
         vector.body,
-        protocol_webhooks::testing::MESSAGE_UPDATED_EVENT.as_bytes()
+        protocol_webhooks::samples::MESSAGE_UPDATED_EVENT.as_bytes()
     );
     let key = Key::new(&vector.secret).expect("key");
     assert_eq!(

@@ -42,7 +42,7 @@ use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use protocol_webhooks_axum::protocol_webhooks::testing::SignedRequest;
+use protocol_webhooks_axum::protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator, EventType, WebhookConfig};
 use protocol_webhooks_redis::RedisStore;
 use tokio::task::JoinSet;

@@ -1,7 +1,7 @@
 //! Every case of the HTTP contract, as data.
 
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing::{self, sample_body};
+use protocol_webhooks::samples::{self, sample_body};
 use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key, SIGNATURE_HEADER, SignatureError};
 use serde_json::{Value, json};
 
@@ -369,7 +369,7 @@ fn accepted_events(cases: &mut Builder) {
         );
     }
 
-    let docs = testing::MESSAGE_UPDATED_EVENT.as_bytes().to_vec();
+    let docs = samples::MESSAGE_UPDATED_EVENT.as_bytes().to_vec();
     let expected = summary_of(&docs);
     cases.push(
         "accepts the docs' pretty-printed message.updated verbatim",
@@ -379,7 +379,7 @@ fn accepted_events(cases: &mut Builder) {
 
     let pretty_message = format!(
         "{{\n  \"id\": \"evt_pretty\",\n  \"type\": \"message.created\",\n  \"payload\": {}\n}}\n",
-        testing::MESSAGE.trim_end().replace('\n', "\n  ")
+        samples::MESSAGE.trim_end().replace('\n', "\n  ")
     )
     .into_bytes();
     let expected = summary_of(&pretty_message);

@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing::sample_body;
+use protocol_webhooks::samples::sample_body;
 use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key};
 
 const FRAMEWORKS: [&str; 5] = ["axum", "actix-web", "warp", "rocket", "poem"];

@@ -4,7 +4,7 @@
 use core::fmt;
 
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing::sample_body;
+use protocol_webhooks::samples::sample_body;
 use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key};
 
 /// What a request of the mixed load is, and so what it must be answered.

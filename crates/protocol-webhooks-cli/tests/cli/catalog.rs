@@ -1,7 +1,7 @@
 //! `events`, `example`, `--help` and `--version`.
 
 use protocol_webhooks::events::{Action, EventType};
-use protocol_webhooks::testing::sample_payload;
+use protocol_webhooks::samples::sample_payload;
 use serde_json::Value;
 
 use crate::support::{cli, code, run, stderr, stdout};

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::process::Output;
 
 use protocol_webhooks::events::{Event, EventType};
-use protocol_webhooks::testing::MESSAGE_UPDATED;
+use protocol_webhooks::samples::MESSAGE_UPDATED;
 use serde_json::Value;
 
 use crate::receiver::Receiver;

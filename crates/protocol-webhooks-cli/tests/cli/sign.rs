@@ -1,7 +1,7 @@
 //! `sign` against independently computed vectors.
 
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing::sample_body;
+use protocol_webhooks::samples::sample_body;
 
 use crate::support::{
     MESSAGE_UPDATED_FIXTURE, Vector, cli, code, run, scratch_file, stderr, stdout, vector, vectors,

@@ -24,7 +24,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// use protocol_webhooks::{Answer, WebhookConfig};
 /// use protocol_webhooks::dedup::{Deduplicator, Unclaimed};
 /// use protocol_webhooks::events::EventType;
-/// use protocol_webhooks::testing::SignedRequest;
+/// use protocol_webhooks::samples::SignedRequest;
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 ///
 /// let dedup = Deduplicator::in_memory()

@@ -38,7 +38,7 @@ pub(crate) fn client_runtime() -> Result<tokio::runtime::Runtime, String> {
 /// Sends one valid event with id `id` on a new connection.
 pub(crate) async fn send_valid(server: &Server, id: &str) -> Result<Exchange, String> {
     let key = protocol_webhooks::Key::new(SECRET).map_err(|error| error.to_string())?;
-    let body = protocol_webhooks::testing::sample_body(
+    let body = protocol_webhooks::samples::sample_body(
         &protocol_webhooks::events::EventType::MessageCreated,
         id,
     );
