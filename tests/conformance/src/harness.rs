@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
+use tracing::instrument::WithSubscriber as _;
 
 use crate::cases::{Case, Delivery, Expected, cases};
 
@@ -109,6 +110,12 @@ impl fmt::Debug for TestResponse {
 /// request pipeline) or use [`TcpHarness`](crate::TcpHarness) for a real
 /// socket.
 pub trait Harness {
+    /// Whether the app handles a request inside the future `send` returns,
+    /// on the caller's task, so that the log lines it writes can be captured
+    /// there: true for an in-process pipeline, false over a socket, where
+    /// the server's own tasks write them.
+    const IN_PROCESS: bool = true;
+
     /// Sends one request.
     fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse>;
 }
@@ -153,12 +160,26 @@ async fn run_cases<H: Harness>(harness: &H, all: Vec<Case>) {
             ),
             None => None,
         };
-        let response = deliver(harness, &case).await;
+        let logs = crate::logs::Captured::default();
+        let response = if H::IN_PROCESS {
+            deliver(harness, &case)
+                .with_subscriber(logs.subscriber())
+                .await
+        } else {
+            deliver(harness, &case).await
+        };
         drop(held);
         let outcome = case
             .expected
             .check(&case.request, &response)
-            .and_then(|()| check_runs(&case));
+            .and_then(|()| check_runs(&case))
+            .and_then(|()| {
+                if H::IN_PROCESS {
+                    check_answer_logged(&case.expected, &response, &logs.answer_lines())
+                } else {
+                    Ok(())
+                }
+            });
         if let Err(reason) = outcome {
             failures.push(format!("{}: {reason}\n    got {response:?}", case.name));
         }
@@ -210,6 +231,34 @@ fn no_answer(why: &[u8]) -> TestResponse {
         content_type: None,
         body: why.to_vec(),
         retry_after: None,
+    }
+}
+
+/// Every answer the adapter makes instead of the handler's is logged
+/// exactly once, by the core, with its status; a handler's own answer, or
+/// none, is not logged as a refusal.
+fn check_answer_logged(
+    expected: &Expected,
+    response: &TestResponse,
+    lines: &[String],
+) -> Result<(), String> {
+    let refused = matches!(
+        expected,
+        Expected::Rejected { .. }
+            | Expected::SignatureRefused(_)
+            | Expected::Duplicate
+            | Expected::Busy
+            | Expected::StoreDown
+            | Expected::Unconfigured
+    );
+    match (refused, lines) {
+        (false, []) => Ok(()),
+        (true, [line]) if line.contains(&format!("status={}", response.status)) => Ok(()),
+        _ => Err(format!(
+            "expected {} answer log line(s) with status={}, got {lines:?}",
+            usize::from(refused),
+            response.status
+        )),
     }
 }
 

@@ -18,6 +18,11 @@
 //! adapter also runs [`run_without_registration`] against an app with the
 //! same routes and nothing registered.
 //!
+//! For an in-process harness ([`Harness::IN_PROCESS`]) the runner also
+//! captures the log lines each request writes: every answer the adapter
+//! makes instead of the handler's must be logged exactly once, by the core,
+//! with its status, and nothing else as a refusal.
+//!
 //! Every rejection, including 409 and 503 from the once route, must carry
 //! `Retry-After` when [`Answer::retry_after`](protocol_webhooks::Answer::retry_after)
 //! gives one; harnesses report it in [`TestResponse::retry_after`].
@@ -34,11 +39,13 @@
 
 mod cases;
 mod harness;
+mod logs;
 mod once;
 mod tcp;
 
 pub use cases::{Case, Delivery, Expected, cases};
 pub use harness::{Harness, TestRequest, TestResponse, run, run_without_registration};
+pub use logs::capture;
 pub use once::{
     HANG, OnceOutcome, OnceReply, deduplicator, handle_once, handler_runs, once_outcome,
 };

@@ -38,6 +38,8 @@ impl TcpHarness {
 }
 
 impl Harness for TcpHarness {
+    const IN_PROCESS: bool = false;
+
     async fn send(&self, request: TestRequest) -> TestResponse {
         let url = format!("http://{}{}", self.address, request.path);
         let mut builder = self.client.post(url);
