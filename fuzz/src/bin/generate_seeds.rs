@@ -20,7 +20,7 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use protocol_webhooks::events::EventType;
-use protocol_webhooks::testing;
+use protocol_webhooks::samples;
 use protocol_webhooks::{Key, SIGNATURE_HEADER};
 use protocol_webhooks_conformance::{SECRET, cases};
 use protocol_webhooks_fuzz::{
@@ -112,21 +112,21 @@ fn samples() -> Vec<Sample> {
     let fixtures = [
         (
             "fixture-message.updated-event",
-            testing::MESSAGE_UPDATED_EVENT,
+            samples::MESSAGE_UPDATED_EVENT,
         ),
-        ("fixture-contact", testing::CONTACT),
-        ("fixture-conversation", testing::CONVERSATION),
-        ("fixture-message", testing::MESSAGE),
-        ("fixture-message.updated", testing::MESSAGE_UPDATED),
-        ("fixture-group", testing::GROUP),
-        ("fixture-attachment", testing::ATTACHMENT),
+        ("fixture-contact", samples::CONTACT),
+        ("fixture-conversation", samples::CONVERSATION),
+        ("fixture-message", samples::MESSAGE),
+        ("fixture-message.updated", samples::MESSAGE_UPDATED),
+        ("fixture-group", samples::GROUP),
+        ("fixture-attachment", samples::ATTACHMENT),
     ];
     for (stem, text) in fixtures {
         samples.push(signed(stem, text.as_bytes().to_vec()));
     }
     for event_type in EventType::KNOWN {
         let stem = format!("sample-{event_type}");
-        samples.push(signed(&stem, testing::sample_body(&event_type, "evt_seed")));
+        samples.push(signed(&stem, samples::sample_body(&event_type, "evt_seed")));
     }
 
     let mut deep_payload = br#"{"id":"evt_deep","type":"contact.created","payload":"#.to_vec();
