@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use protocol_webhooks::{Answer, Rejection};
 use protocol_webhooks::events::{Event, Payload};
+use protocol_webhooks::{Answer, Rejection};
 use protocol_webhooks_fuzz::{check_rejection_body, same_json};
 use serde_json::Value;
 

@@ -29,7 +29,8 @@ fuzz_target!(|input: VerifyInput<'_>| {
     let correct = key.sign(input.body).to_hex();
     let correct = correct.as_str();
     assert_eq!(
-        protocol_webhooks::sign(input.secret, input.body).map(|signature| signature.to_hex().to_string()),
+        protocol_webhooks::sign(input.secret, input.body)
+            .map(|signature| signature.to_hex().to_string()),
         Ok(correct.to_owned())
     );
     let upper = correct.to_ascii_uppercase();
