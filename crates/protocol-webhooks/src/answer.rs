@@ -27,6 +27,7 @@ pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 /// | `signature_missing`, `_malformed`, `_mismatch`, `_repeated` | 401 | `invalid_request` | | WARN |
 /// | `payload_too_large` | 413 | `invalid_request` | `Connection: close` | WARN |
 /// | `incomplete_body` | 400 | `invalid_request` | `Connection: close` | DEBUG: the client went away |
+/// | `body_timeout` | 408 | `invalid_request` | `Connection: close` | INFO: a slow or stalled client |
 /// | `invalid_event` | 400 | `invalid_request` | | WARN |
 /// | `missing_configuration` | 500 | `api_error` | | ERROR: a bug in the server |
 /// | `method_not_allowed` | 405 | `invalid_request` | `Allow: POST` | INFO: crawlers and probes |
@@ -143,7 +144,11 @@ impl Answer {
     pub fn closes_connection(&self) -> bool {
         matches!(
             &self.cause,
-            Cause::Rejected(Rejection::PayloadTooLarge { .. } | Rejection::IncompleteBody)
+            Cause::Rejected(
+                Rejection::PayloadTooLarge { .. }
+                    | Rejection::IncompleteBody
+                    | Rejection::BodyTimeout { .. }
+            )
         )
     }
 
@@ -236,7 +241,9 @@ impl Answer {
         match &self.cause {
             Cause::Rejected(Rejection::MissingConfiguration { .. }) => Level::Error,
             Cause::Rejected(Rejection::IncompleteBody) => Level::Debug,
-            Cause::Rejected(Rejection::MethodNotAllowed) => Level::Info,
+            Cause::Rejected(Rejection::MethodNotAllowed | Rejection::BodyTimeout { .. }) => {
+                Level::Info
+            }
             Cause::Rejected(_) => Level::Warn,
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(Unclaimed::StoreUnavailable { .. }) => Level::Error,
@@ -419,6 +426,93 @@ mod tests {
         let mut out = String::new();
         fmt::Write::write_str(&mut JsonEscaped(&mut out), "a\"b\\c\nd\u{1}e’").expect("write");
         assert_eq!(out, "a\\\"b\\\\c\\nd\\u0001e’");
+    }
+
+    #[cfg(all(feature = "tracing", feature = "dedup"))]
+    mod log {
+        use alloc::sync::Arc;
+        use core::time::Duration;
+        use std::sync::{Mutex, PoisonError};
+
+        use super::*;
+        use crate::dedup::StoreError;
+
+        /// The lines `answer.log()` writes, without time or colours.
+        fn logged(answer: &Answer) -> Vec<String> {
+            let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+            let writer = Arc::clone(&buffer);
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .without_time()
+                .with_writer(move || Writer(Arc::clone(&writer)))
+                .finish();
+            tracing::subscriber::with_default(subscriber, || answer.log());
+            let bytes = buffer.lock().unwrap_or_else(PoisonError::into_inner);
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(String::from)
+                .collect()
+        }
+
+        struct Writer(Arc<Mutex<Vec<u8>>>);
+
+        impl std::io::Write for Writer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        #[test]
+        fn each_answer_is_one_line_with_its_level_message_and_fields() {
+            let cases = [
+                (
+                    Answer::from(SignatureError::Mismatch),
+                    r#" WARN protocol_webhooks::answer: webhook refused reason="signature_mismatch" status=401"#,
+                ),
+                (
+                    Answer::from(Rejection::IncompleteBody),
+                    r#"DEBUG protocol_webhooks::answer: webhook refused reason="incomplete_body" status=400"#,
+                ),
+                (
+                    Answer::from(Rejection::MissingConfiguration {
+                        missing: "Deduplicator",
+                    }),
+                    r#"ERROR protocol_webhooks::answer: webhook refused reason="missing_configuration" status=500 missing="Deduplicator""#,
+                ),
+                (
+                    Answer::from(Unclaimed::Duplicate {
+                        event_id: String::from("evt_1"),
+                    }),
+                    r#" INFO protocol_webhooks::answer: webhook already processed reason="duplicate" status=200 event_id="evt_1""#,
+                ),
+                (
+                    Answer::from(Unclaimed::InProgress {
+                        event_id: String::from("evt_2"),
+                        retry_after: Duration::from_secs(3),
+                    }),
+                    r#" INFO protocol_webhooks::answer: webhook being processed by another delivery reason="in_progress" status=409 event_id="evt_2""#,
+                ),
+                (
+                    Answer::from(Unclaimed::StoreUnavailable {
+                        event_id: String::from("evt_3"),
+                        error: StoreError::unavailable("redis://:hunter2@db refused"),
+                    }),
+                    r#"ERROR protocol_webhooks::answer: webhook refused reason="store_unavailable" status=503 event_id="evt_3""#,
+                ),
+            ];
+            for (answer, expected) in cases {
+                assert_eq!(logged(&answer), [String::from(expected)]);
+            }
+        }
     }
 
     #[cfg(feature = "dedup")]

@@ -28,13 +28,17 @@ pub struct BodyCollector {
     buffer: Vec<u8>,
     verifier: Verifier,
     limit: usize,
+    declared_length: Option<u64>,
+    #[cfg(feature = "tokio")]
+    pub(crate) timeout: core::time::Duration,
     signature: Result<Signature, SignatureError>,
 }
 
 impl BodyCollector {
     pub(crate) fn new(config: &WebhookConfig, head: RequestHead) -> Result<Self, Rejection> {
         let limit = config.body_limit();
-        let capacity = match head.declared_length() {
+        let declared_length = head.declared_length();
+        let capacity = match declared_length {
             Some(length) if length > limit as u64 => {
                 return Err(Rejection::PayloadTooLarge { limit });
             }
@@ -47,6 +51,9 @@ impl BodyCollector {
             buffer: Vec::with_capacity(capacity),
             verifier: config.verifier(),
             limit,
+            declared_length,
+            #[cfg(feature = "tokio")]
+            timeout: config.body_timeout(),
             signature: head.into_signature(),
         })
     }
@@ -77,12 +84,27 @@ impl BodyCollector {
         self.buffer.is_empty()
     }
 
+    /// The length the head declared, if any.
+    #[must_use]
+    pub fn declared_length(&self) -> Option<u64> {
+        self.declared_length
+    }
+
     /// Checks the head's signature against the complete body.
     ///
     /// # Errors
-    /// [`Rejection::Signature`] when the header is missing, repeated,
-    /// malformed or wrong.
+    /// [`Rejection::IncompleteBody`] when fewer bytes arrived than the head
+    /// declared (a framework that reads ahead may hide the connection error
+    /// that cut the body short), then [`Rejection::Signature`] when the
+    /// header is missing, repeated, malformed or wrong.
     pub fn finish(self) -> Result<VerifiedBody, Rejection> {
+        let received = u64::try_from(self.buffer.len()).ok();
+        if self
+            .declared_length
+            .is_some_and(|declared| received != Some(declared))
+        {
+            return Err(Rejection::IncompleteBody);
+        }
         self.verifier.verify_signature(&self.signature?)?;
         Ok(VerifiedBody(self.buffer))
     }
@@ -201,6 +223,14 @@ mod tests {
             Err(Rejection::PayloadTooLarge { .. })
         ));
         assert_eq!(body.len(), 10);
+    }
+
+    #[test]
+    fn a_body_shorter_than_declared_is_incomplete() {
+        let config = config(10);
+        let mut body = config.collect_body(head(Some(5), None)).expect("start");
+        body.push(b"1234").expect("push");
+        assert!(matches!(body.finish(), Err(Rejection::IncompleteBody)));
     }
 
     #[test]

@@ -3,11 +3,15 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
+use core::time::Duration;
 
 use crate::{Key, KeyError, Rejection, RequestHead, SignatureError, Verifier, body::BodyCollector};
 
 /// The body limit used unless configured otherwise: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How long a body may take to arrive unless configured otherwise: 30 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything a receiver needs: one or more secrets and a body limit.
 ///
@@ -33,6 +37,7 @@ pub struct WebhookConfig {
 struct Inner {
     keys: Vec<Key>,
     body_limit: usize,
+    body_timeout: Duration,
 }
 
 impl WebhookConfig {
@@ -51,6 +56,7 @@ impl WebhookConfig {
             inner: Arc::new(Inner {
                 keys: alloc::vec![key],
                 body_limit: DEFAULT_BODY_LIMIT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
             }),
         }
     }
@@ -81,6 +87,24 @@ impl WebhookConfig {
     #[must_use]
     pub fn body_limit(&self) -> usize {
         self.inner.body_limit
+    }
+
+    /// Sets how long the whole body may take to arrive, counted from when
+    /// reading it starts, right after the request head: past it the request
+    /// is refused with 408 and the connection closed, so a client that
+    /// trickles its body cannot hold a connection for long. The deadline is
+    /// enforced by `BodyCollector::collect` and `collect_reader` (feature
+    /// `tokio`), which every adapter uses.
+    #[must_use]
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.inner).body_timeout = timeout;
+        self
+    }
+
+    /// How long the whole body may take to arrive.
+    #[must_use]
+    pub fn body_timeout(&self) -> Duration {
+        self.inner.body_timeout
     }
 
     /// The accepted keys, in the order they were added.
@@ -141,6 +165,7 @@ impl fmt::Debug for WebhookConfig {
         f.debug_struct("WebhookConfig")
             .field("keys", &self.inner.keys.len())
             .field("body_limit", &self.inner.body_limit)
+            .field("body_timeout", &self.inner.body_timeout)
             .finish()
     }
 }

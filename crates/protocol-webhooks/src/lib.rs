@@ -28,6 +28,8 @@ mod answer;
 mod body;
 #[cfg(feature = "alloc")]
 mod config;
+#[cfg(feature = "tokio")]
+mod reader;
 #[cfg(feature = "stream")]
 mod stream;
 
@@ -48,7 +50,7 @@ pub use answer::{ANSWER_CONTENT_TYPE, Answer};
 #[cfg(feature = "alloc")]
 pub use body::{BodyCollector, VerifiedBody};
 #[cfg(feature = "alloc")]
-pub use config::{DEFAULT_BODY_LIMIT, WebhookConfig};
+pub use config::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, WebhookConfig};
 pub use error::{KeyError, SignatureError};
 pub use head::RequestHead;
 pub use key::{Key, sign, verify_with_any};

@@ -11,6 +11,7 @@ use crate::SignatureError;
 /// | [`Signature`](Self::Signature) (missing, malformed, mismatch, repeated) | 401 | `signature_*` |
 /// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 | `payload_too_large` |
 /// | [`IncompleteBody`](Self::IncompleteBody) | 400 | `incomplete_body` |
+/// | [`BodyTimeout`](Self::BodyTimeout) | 408 | `body_timeout` |
 /// | `InvalidEvent` (feature `events`) | 400 | `invalid_event` |
 /// | [`MissingConfiguration`](Self::MissingConfiguration) | 500 | `missing_configuration` |
 /// | [`MethodNotAllowed`](Self::MethodNotAllowed) | 405, with `Allow: POST` | `method_not_allowed` |
@@ -31,6 +32,11 @@ pub enum Rejection {
     },
     /// The body ended early or could not be read.
     IncompleteBody,
+    /// The body did not arrive in full within the configured time.
+    BodyTimeout {
+        /// The time allowed.
+        after: core::time::Duration,
+    },
     /// The body is authentic but not a valid Protocol event.
     #[cfg(feature = "events")]
     InvalidEvent(crate::events::EventError),
@@ -54,6 +60,7 @@ impl Rejection {
             Self::Signature(_) => 401,
             Self::PayloadTooLarge { .. } => 413,
             Self::IncompleteBody => 400,
+            Self::BodyTimeout { .. } => 408,
             #[cfg(feature = "events")]
             Self::InvalidEvent(_) => 400,
             Self::MissingConfiguration { .. } => 500,
@@ -72,6 +79,7 @@ impl Rejection {
             Self::Signature(SignatureError::Repeated) => "signature_repeated",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::IncompleteBody => "incomplete_body",
+            Self::BodyTimeout { .. } => "body_timeout",
             #[cfg(feature = "events")]
             Self::InvalidEvent(_) => "invalid_event",
             Self::MissingConfiguration { .. } => "missing_configuration",
@@ -88,6 +96,11 @@ impl fmt::Display for Rejection {
                 write!(f, "request body is larger than the limit of {limit} bytes")
             }
             Self::IncompleteBody => f.write_str("request body could not be read in full"),
+            Self::BodyTimeout { after } => write!(
+                f,
+                "request body did not arrive within {} s",
+                after.as_secs_f64()
+            ),
             #[cfg(feature = "events")]
             Self::InvalidEvent(error) => write!(f, "invalid event: {error}"),
             Self::MissingConfiguration { .. } => f.write_str("webhook configuration is missing"),

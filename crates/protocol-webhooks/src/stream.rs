@@ -4,6 +4,7 @@
 
 use core::future::poll_fn;
 use core::pin::pin;
+use core::task::Poll;
 
 use bytes::Buf;
 use futures_core::Stream;
@@ -16,15 +17,19 @@ impl BodyCollector {
     /// Reading stops at the first chunk that passes the limit, and the
     /// stream is dropped there: the rest of an oversized body is never
     /// buffered. A stream error (the client hung up, broken framing) is
-    /// [`Rejection::IncompleteBody`].
+    /// [`Rejection::IncompleteBody`]. With the `tokio` feature the whole body
+    /// must arrive within the configuration's
+    /// [`body_timeout`](crate::WebhookConfig::body_timeout), or the request
+    /// is [`Rejection::BodyTimeout`]; without it there is no deadline here.
     ///
     /// # Errors
-    /// [`Rejection::PayloadTooLarge`], [`Rejection::IncompleteBody`] or, once
-    /// the body is read, [`Rejection::Signature`].
+    /// [`Rejection::PayloadTooLarge`], [`Rejection::IncompleteBody`],
+    /// [`Rejection::BodyTimeout`] or, once the body is read,
+    /// [`Rejection::Signature`].
     ///
     /// ```
     /// use protocol_webhooks::{Key, RequestHead, WebhookConfig};
-    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build()?.block_on(async {
     ///
     /// let config = WebhookConfig::new("whsec_example")?;
     /// let signature = Key::new("whsec_example")?.sign(b"hello world").to_hex();
@@ -45,7 +50,21 @@ impl BodyCollector {
         B: Buf,
     {
         let mut body = pin!(body);
-        while let Some(chunk) = poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+        // Only polled, and so only registered with the timer, while the
+        // body keeps the reader waiting.
+        #[cfg(feature = "tokio")]
+        let (after, mut deadline) = (self.timeout, pin!(tokio::time::sleep(self.timeout)));
+        loop {
+            let next = poll_fn(|cx| match body.as_mut().poll_next(cx) {
+                Poll::Ready(chunk) => Poll::Ready(Ok::<_, Rejection>(chunk)),
+                #[cfg(feature = "tokio")]
+                Poll::Pending if deadline.as_mut().poll(cx).is_ready() => {
+                    Poll::Ready(Err(Rejection::BodyTimeout { after }))
+                }
+                Poll::Pending => Poll::Pending,
+            })
+            .await?;
+            let Some(chunk) = next else { break };
             // The cause (a reset, broken framing) is the client's; the
             // answer's one log line records the refusal.
             let mut chunk = chunk.map_err(|_| Rejection::IncompleteBody)?;
@@ -145,6 +164,18 @@ mod tests {
             Err(Rejection::PayloadTooLarge { limit: 4 })
         ));
         assert_eq!(taken.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_times_out_with_what_arrived_kept_out() {
+        let config = config(100).with_body_timeout(core::time::Duration::from_secs(30));
+        let first = stream::iter([Ok::<_, String>(Bytes::from_static(b"{\"id\""))]);
+        let body = first.chain(stream::pending());
+        let outcome = collect(&config, head(Some(50), &[]), body).await;
+        assert!(
+            matches!(outcome, Err(Rejection::BodyTimeout { after }) if after.as_secs() == 30),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]

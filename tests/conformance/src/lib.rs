@@ -67,8 +67,12 @@ pub const RAW_PATH: &str = "/webhooks/raw";
 /// The route taking the exactly-once extractor.
 pub const ONCE_PATH: &str = "/webhooks/once";
 
+/// How long the suite's configuration lets a body take: short, so that
+/// the stalled-body check over TCP does not wait for the 30 s default.
+pub const BODY_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(2);
+
 /// The receiver configuration every adapter's test app must use: both
-/// secrets and the default 1 MiB body limit.
+/// secrets, the default 1 MiB body limit and [`BODY_TIMEOUT`].
 ///
 /// # Panics
 /// Never: the secrets are non-empty constants.
@@ -77,6 +81,7 @@ pub fn config() -> WebhookConfig {
     WebhookConfig::new(SECRET)
         .and_then(|config| config.with_secret(PREVIOUS_SECRET))
         .expect("constant secrets are non-empty")
+        .with_body_timeout(BODY_TIMEOUT)
 }
 
 /// The JSON body the event route answers with:

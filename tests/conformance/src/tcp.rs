@@ -98,7 +98,10 @@ impl Harness for TcpHarness {
 /// - a body declared larger than the limit is refused with 413 before any
 ///   of it is sent;
 /// - a client that declares 1000 bytes, sends 10 and closes does not take
-///   the server down: the next request is served.
+///   the server down: the next request is served;
+/// - a client that declares 1000 bytes, sends 10 and stalls gets 408 with
+///   `Connection: close` once the [`BODY_TIMEOUT`](crate::BODY_TIMEOUT) has
+///   passed, not much later.
 ///
 /// # Panics
 /// When any case or check fails.
@@ -106,6 +109,38 @@ pub async fn run_over_tcp(address: SocketAddr) {
     run(&TcpHarness::new(address)).await;
     declared_length_over_limit_is_refused_before_the_body(address).await;
     truncated_body_does_not_disturb_the_server(address).await;
+    stalled_body_is_refused_at_the_deadline(address).await;
+}
+
+async fn stalled_body_is_refused_at_the_deadline(address: SocketAddr) {
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nx-protocol-signature: {}\r\nContent-Length: 1000\r\n\r\n{{\"id\":\"ev",
+        crate::EVENT_PATH,
+        "0".repeat(64),
+    );
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    let started = std::time::Instant::now();
+    let wait = crate::BODY_TIMEOUT + Duration::from_secs(5);
+    let text = match tokio::time::timeout(wait, read_head(&mut stream)).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(error)) => format!("<read error {error}>"),
+        Err(_) => String::from("<timed out>"),
+    };
+    let waited = started.elapsed();
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "a stalled body must get 408, got {text:?} after {waited:?}"
+    );
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "a 408 must carry Connection: close, got {text:?}"
+    );
+    assert!(
+        waited >= crate::BODY_TIMEOUT && waited < crate::BODY_TIMEOUT + Duration::from_secs(1),
+        "the 408 came after {waited:?}, the deadline is {:?}",
+        crate::BODY_TIMEOUT
+    );
 }
 
 async fn raw_exchange(address: SocketAddr, head: &str, body: &[u8], close: bool) -> Vec<u8> {

@@ -1,4 +1,5 @@
-//! The shared HTTP conformance suite, in-process and over a real socket.
+//! The shared HTTP conformance suite, in-process, over a real socket and
+//! without registrations.
 
 use std::net::TcpListener;
 

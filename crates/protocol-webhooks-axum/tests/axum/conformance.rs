@@ -1,5 +1,8 @@
 //! The shared HTTP conformance suite, run through axum's in-process service
-//! and again over a real 127.0.0.1 socket served by `axum::serve`.
+//! and again over a real 127.0.0.1 socket served by `axum::serve`. There is
+//! no run without registration: in axum a route whose state lacks the
+//! configuration does not compile (the `compile_fail` examples on `Webhook`
+//! and `ClaimedWebhook`).
 
 use core::convert::Infallible;
 use core::time::Duration;

@@ -1,18 +1,15 @@
 //! The shared HTTP conformance suite, in process and over a real socket.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use protocol_webhooks_conformance::{
     Harness, TcpHarness, TestRequest, TestResponse, event_summary, handle_once,
 };
 use protocol_webhooks_rocket::{ClaimedWebhook, RawWebhook, Webhook, WebhookFairing, catchers};
-use rocket::config::{LogLevel, Shutdown};
 use rocket::data::{Limits, ToByteUnit};
-use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
-use rocket::tokio::sync::oneshot;
 use rocket::{Build, Config, Rocket};
+
+use crate::support::{serve, server_config};
 
 #[rocket::post("/webhooks", data = "<webhook>")]
 fn on_event(webhook: Webhook) -> (ContentType, String) {
@@ -37,27 +34,16 @@ async fn on_once(claimed: ClaimedWebhook) -> Result<(Status, (ContentType, Strin
     }
 }
 
-/// Quiet, on an ephemeral loopback port, with no signal handling, and with
-/// Rocket's own body limits far below the webhook limit: a guard that
+/// With Rocket's own body limits far below the webhook limit: a guard that
 /// consulted them would cut every case but the smallest.
 fn test_config() -> Config {
     Config {
-        address: Ipv4Addr::LOCALHOST.into(),
-        port: 0,
-        log_level: LogLevel::Off,
-        cli_colors: false,
         limits: Limits::default()
             .limit("bytes", 16.bytes())
             .limit("data-form", 16.bytes())
             .limit("string", 16.bytes())
             .limit("json", 16.bytes()),
-        shutdown: Shutdown {
-            ctrlc: false,
-            #[cfg(unix)]
-            signals: std::collections::HashSet::new(),
-            ..Shutdown::default()
-        },
-        ..Config::debug_default()
+        ..server_config()
     }
 }
 
@@ -124,7 +110,7 @@ impl Harness for InProcess {
 }
 
 #[rocket::async_test]
-async fn conformance_in_process() {
+async fn in_process() {
     let client = Client::untracked(app())
         .await
         .expect("the test app ignites");
@@ -132,7 +118,7 @@ async fn conformance_in_process() {
 }
 
 #[rocket::async_test]
-async fn conformance_without_registration() {
+async fn without_registration() {
     let client = Client::untracked(unregistered_app())
         .await
         .expect("the test app ignites");
@@ -140,24 +126,9 @@ async fn conformance_without_registration() {
 }
 
 #[rocket::async_test]
-async fn conformance_over_tcp() {
-    let (bound, address) = oneshot::channel();
-    let rocket = app()
-        .attach(AdHoc::on_liftoff(
-            "report the bound address",
-            move |rocket| {
-                Box::pin(async move {
-                    let config = rocket.config();
-                    let _ = bound.send(SocketAddr::new(config.address, config.port));
-                })
-            },
-        ))
-        .ignite()
-        .await
-        .expect("the test app ignites");
-    let shutdown = rocket.shutdown();
-    let server = rocket::tokio::spawn(rocket.launch());
-    let address = address.await.expect("the server lifts off");
+async fn over_tcp() {
+    let served = serve(app()).await;
+    let address = served.address;
 
     // `run_over_tcp` is this suite run plus two socket checks. Its check that
     // a declared oversize body gets 413 before any byte of it is sent cannot
@@ -170,11 +141,7 @@ async fn conformance_over_tcp() {
     socket::truncated_body_is_refused_and_the_server_keeps_serving(address).await;
     socket::a_repeated_signature_rocket_dropped_a_value_of_counts_once(address).await;
 
-    shutdown.notify();
-    server
-        .await
-        .expect("the server task completes")
-        .expect("the server shuts down cleanly");
+    served.stop().await;
 }
 
 mod socket {
