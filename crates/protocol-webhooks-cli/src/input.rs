@@ -4,7 +4,31 @@ use std::fs;
 use std::io::{self, IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
+use protocol_webhooks::Key;
+
 use crate::error::CliError;
+use crate::secret::SecretArgs;
+
+/// A secret and a body, as `sign` and `verify` take them.
+#[derive(Debug, clap::Args)]
+pub(crate) struct KeyedBody {
+    #[command(flatten)]
+    secret: SecretArgs,
+
+    /// The body: a file's exact bytes, or standard input when absent or `-`
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+impl KeyedBody {
+    /// The key, then the body: the secret is checked before reading a body
+    /// that might never end.
+    pub(crate) fn read(&self) -> Result<(Key, Vec<u8>), CliError> {
+        let key = self.secret.key()?;
+        let body = Source::from_arg(self.file.as_deref()).read()?;
+        Ok((key, body))
+    }
+}
 
 /// Where a body comes from: a `FILE` argument, or standard input when it is
 /// absent or `-`.

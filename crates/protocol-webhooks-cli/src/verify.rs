@@ -2,13 +2,11 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write as _};
-use std::path::PathBuf;
 
 use protocol_webhooks::SignatureError;
 
 use crate::error::CliError;
-use crate::input::Source;
-use crate::secret::SecretArgs;
+use crate::input::KeyedBody;
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
@@ -23,17 +21,12 @@ pub(crate) struct Args {
     signature: OsString,
 
     #[command(flatten)]
-    secret: SecretArgs,
-
-    /// The body: a file's exact bytes, or standard input when absent or `-`
-    #[arg(value_name = "FILE")]
-    file: Option<PathBuf>,
+    input: KeyedBody,
 }
 
 /// Verifies in constant time, as a receiver does, and prints `valid`.
 pub(crate) fn run(args: &Args) -> Result<(), CliError> {
-    let key = args.secret.key()?;
-    let body = Source::from_arg(args.file.as_deref()).read()?;
+    let (key, body) = args.input.read()?;
     // A shell passes an absent header as an empty string, e.g.
     // `--signature "$HEADER"`.
     if args.signature.is_empty() {

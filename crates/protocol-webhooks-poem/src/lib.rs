@@ -1,7 +1,5 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
-#![deny(missing_docs, missing_debug_implementations)]
 
 mod body;
 mod claimed;
@@ -10,9 +8,7 @@ mod extract;
 mod rejection;
 
 pub use protocol_webhooks;
-pub use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator, Unclaimed};
-pub use protocol_webhooks::events::{Event, EventType, Payload};
-pub use protocol_webhooks::{Answer, Rejection, VerifiedBody, WebhookConfig};
+pub use protocol_webhooks::prelude::*;
 
 pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};

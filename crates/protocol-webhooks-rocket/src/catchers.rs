@@ -13,16 +13,6 @@ use rocket::http::Status;
 
 use crate::rejection::respond;
 
-/// The statuses a webhook guard fails with.
-const STATUSES: [Status; 6] = [
-    Status::BadRequest,
-    Status::Unauthorized,
-    Status::Conflict,
-    Status::PayloadTooLarge,
-    Status::InternalServerError,
-    Status::ServiceUnavailable,
-];
-
 /// A failed guard's answer as sent, kept for the catcher of the same
 /// request: the [`Answer`] itself goes to the guard's error, which a
 /// catcher never sees.
@@ -34,18 +24,19 @@ struct CachedAnswer {
     headers: Vec<(&'static str, Cow<'static, str>)>,
 }
 
-/// Catchers for 400, 401, 409, 413, 500 and 503 that answer a webhook
-/// rejection with its JSON body and headers (`Retry-After`, ...), and any
-/// other error of those statuses with Rocket's default catcher.
+/// A catcher for each of [`Answer::ERROR_STATUSES`] (400, 401, 405, 408,
+/// 409, 413, 500 and 503) that answers a webhook rejection with its JSON
+/// body and headers (`Retry-After`, ...), and any other error of those
+/// statuses with Rocket's default catcher.
 ///
 /// Register them once, at `/`, unless [`WebhookFairing`](crate::WebhookFairing)
 /// already does: `rocket::build().register("/", protocol_webhooks_rocket::catchers())`.
 #[must_use]
 pub fn catchers() -> Vec<Catcher> {
-    STATUSES
+    Answer::ERROR_STATUSES
         .into_iter()
         .map(|status| {
-            let mut catcher = Catcher::new(status.code, answer_cached);
+            let mut catcher = Catcher::new(status, answer_cached);
             catcher.name = Some("protocol-webhooks".into());
             catcher
         })

@@ -15,7 +15,7 @@ use crate::catchers;
 /// `rocket::build().manage(config).manage(dedup).register("/", catchers())`.
 /// Launch fails if a `WebhookConfig`, or a `Deduplicator` given here, is
 /// already managed, and, as for any catcher, if the application registers
-/// its own 400, 401, 409, 413, 500 or 503 catcher at `/` (then manage the
+/// its own catcher at `/` for one of `Answer::ERROR_STATUSES` (then manage the
 /// state yourself and let your catchers answer).
 #[derive(Debug, Clone)]
 pub struct WebhookFairing {

@@ -1,7 +1,5 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
-#![deny(missing_docs, missing_debug_implementations)]
 
 mod body;
 mod catchers;
@@ -12,11 +10,7 @@ mod outcome;
 mod rejection;
 
 pub use protocol_webhooks;
-pub use protocol_webhooks::{
-    Answer, Rejection, VerifiedBody, WebhookConfig,
-    dedup::{ClaimedEvent, Deduplicator, Unclaimed},
-    events::{Event, EventType, Payload},
-};
+pub use protocol_webhooks::prelude::*;
 
 pub use catchers::catchers;
 pub use claimed::ClaimedWebhook;

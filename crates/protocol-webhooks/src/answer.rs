@@ -74,6 +74,11 @@ enum Level {
 }
 
 impl Answer {
+    /// Every error status an answer can have; an already processed event is
+    /// answered 200. A framework that answers a guard's failure through a
+    /// catcher per status (rocket) registers one for each.
+    pub const ERROR_STATUSES: [u16; 8] = [400, 401, 405, 408, 409, 413, 500, 503];
+
     /// The HTTP status code.
     #[must_use]
     pub fn status(&self) -> u16 {
@@ -410,6 +415,27 @@ mod tests {
             answer.body(),
             r#"{"type":"invalid_request","message":"webhooks are sent with POST"}"#
         );
+    }
+
+    #[test]
+    fn every_error_status_is_listed() {
+        let answers = [
+            Answer::from(SignatureError::Mismatch),
+            Answer::from(Rejection::PayloadTooLarge { limit: 1 }),
+            Answer::from(Rejection::IncompleteBody),
+            Answer::from(Rejection::BodyTimeout {
+                after: core::time::Duration::from_secs(1),
+            }),
+            Answer::from(Rejection::MissingConfiguration { missing: "x" }),
+            Answer::from(Rejection::MethodNotAllowed),
+        ];
+        for answer in answers {
+            assert!(
+                Answer::ERROR_STATUSES.contains(&answer.status()),
+                "{}",
+                answer.reason()
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub mod dedup;
 // Only the adapters expand it, and they all build with `dedup` and `events`.
 #[cfg(all(feature = "dedup", feature = "events"))]
 mod adapter;
+#[cfg(all(feature = "dedup", feature = "events"))]
+pub mod prelude;
 
 #[cfg(feature = "events")]
 pub mod events;

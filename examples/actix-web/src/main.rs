@@ -38,21 +38,11 @@ async fn not_found() -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env("example-actix-web") {
+    let settings = match example_shared::start("example-actix-web") {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    example_shared::init_logging();
-    match serve(&settings).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    example_shared::exit(serve(&settings).await)
 }
 
 async fn serve(settings: &Settings) -> std::io::Result<()> {

@@ -51,11 +51,10 @@ async fn not_found() -> impl IntoResponse {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env("example-axum") {
+    let settings = match example_shared::start("example-axum") {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    example_shared::init_logging();
     let app = Router::new()
         .route(EVENT_PATH, post(on_webhook).fallback(wrong_method))
         .route(ONCE_PATH, post(on_webhook_once).fallback(wrong_method))
@@ -64,16 +63,7 @@ async fn main() -> ExitCode {
             webhooks: settings.config.clone(),
             dedup: example_shared::deduplicator(),
         });
-    match serve(app, &settings).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    example_shared::exit(serve(app, &settings).await)
 }
 
 async fn serve(app: Router, settings: &Settings) -> std::io::Result<()> {

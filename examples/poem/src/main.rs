@@ -57,21 +57,11 @@ fn app(settings: &Settings) -> impl Endpoint + use<> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env("example-poem") {
+    let settings = match example_shared::start("example-poem") {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    example_shared::init_logging();
-    match serve(app(&settings), &settings).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    example_shared::exit(serve(app(&settings), &settings).await)
 }
 
 async fn serve(app: impl Endpoint + 'static, settings: &Settings) -> std::io::Result<()> {

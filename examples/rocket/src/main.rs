@@ -68,21 +68,11 @@ fn not_found() -> RawJson<&'static str> {
 
 #[rocket::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env("example-rocket") {
+    let settings = match example_shared::start("example-rocket") {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    example_shared::init_logging();
-    match app(&settings).launch().await {
-        Ok(_) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    example_shared::exit(app(&settings).launch().await.map(drop))
 }
 
 fn app(settings: &Settings) -> Rocket<Build> {

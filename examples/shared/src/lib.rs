@@ -83,6 +83,32 @@ impl Settings {
     }
 }
 
+/// Reads the settings, then starts logging: what every example does first.
+///
+/// # Errors
+/// As [`Settings::from_env`]; nothing is logged then, the usage error is on
+/// stderr.
+pub fn start(program: &str) -> Result<Settings, ExitCode> {
+    let settings = Settings::from_env(program)?;
+    init_logging();
+    Ok(settings)
+}
+
+/// The exit code once the server has stopped, with its log line: `stopped`,
+/// or `server failed` and why.
+pub fn exit<E: std::fmt::Display>(served: Result<(), E>) -> ExitCode {
+    match served {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Logs to stdout with `RUST_LOG` as the filter (default `info`), in
 /// colour only on a terminal.
 pub fn init_logging() {

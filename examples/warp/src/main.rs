@@ -85,21 +85,11 @@ fn routes(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env("example-warp") {
+    let settings = match example_shared::start("example-warp") {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    example_shared::init_logging();
-    match serve(&settings).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            ExitCode::FAILURE
-        }
-    }
+    example_shared::exit(serve(&settings).await)
 }
 
 async fn serve(settings: &Settings) -> std::io::Result<()> {

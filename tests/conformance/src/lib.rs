@@ -49,7 +49,10 @@ pub use logs::capture;
 pub use once::{
     HANG, OnceOutcome, OnceReply, deduplicator, handle_once, handler_runs, once_outcome,
 };
-pub use tcp::{TcpHarness, run_over_tcp};
+pub use tcp::{
+    TcpHarness, run_over_tcp, stalled_body_is_refused_at_the_deadline,
+    truncated_body_does_not_disturb_the_server,
+};
 
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::events::Event;

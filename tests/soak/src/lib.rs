@@ -59,3 +59,35 @@ pub const SECRET: &str = "whsec_soak_current";
 
 /// The route every test server serves.
 pub const EVENT_PATH: &str = "/webhooks";
+
+/// One `#[test]` per framework, each calling `$run(Framework::...)`: every
+/// scenario file tests the five alike.
+#[macro_export]
+macro_rules! test_every_framework {
+    ($run:path) => {
+        #[test]
+        fn axum() {
+            $run($crate::Framework::Axum);
+        }
+
+        #[test]
+        fn actix_web() {
+            $run($crate::Framework::ActixWeb);
+        }
+
+        #[test]
+        fn warp() {
+            $run($crate::Framework::Warp);
+        }
+
+        #[test]
+        fn rocket() {
+            $run($crate::Framework::Rocket);
+        }
+
+        #[test]
+        fn poem() {
+            $run($crate::Framework::Poem);
+        }
+    };
+}

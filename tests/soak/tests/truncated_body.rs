@@ -10,27 +10,4 @@ fn run(framework: Framework) {
     });
 }
 
-#[test]
-fn axum() {
-    run(Framework::Axum);
-}
-
-#[test]
-fn actix_web() {
-    run(Framework::ActixWeb);
-}
-
-#[test]
-fn warp() {
-    run(Framework::Warp);
-}
-
-#[test]
-fn rocket() {
-    run(Framework::Rocket);
-}
-
-#[test]
-fn poem() {
-    run(Framework::Poem);
-}
+protocol_webhooks_soak::test_every_framework!(run);

@@ -130,7 +130,7 @@ async fn over_tcp() {
     let served = serve(app()).await;
     let address = served.address;
 
-    // `run_over_tcp` is this suite run plus two socket checks. Its check that
+    // `run_over_tcp` is this suite run plus three socket checks. Its check that
     // a declared oversize body gets 413 before any byte of it is sent cannot
     // hold on Rocket 0.5, which reads up to 14 bytes of every body before
     // routing (to look for a `_method` form field); `socket` checks the
@@ -138,7 +138,8 @@ async fn over_tcp() {
     // once Rocket stops waiting and `run_over_tcp` can take its place.
     protocol_webhooks_conformance::run(&TcpHarness::new(address)).await;
     socket::declared_oversize_body_is_refused_once_rocket_has_peeked(address).await;
-    socket::truncated_body_is_refused_and_the_server_keeps_serving(address).await;
+    protocol_webhooks_conformance::truncated_body_does_not_disturb_the_server(address).await;
+    protocol_webhooks_conformance::stalled_body_is_refused_at_the_deadline(address).await;
     socket::a_repeated_signature_rocket_dropped_a_value_of_counts_once(address).await;
 
     served.stop().await;
@@ -151,7 +152,7 @@ mod socket {
     use protocol_webhooks::DEFAULT_BODY_LIMIT;
     use protocol_webhooks::events::EventType;
     use protocol_webhooks::samples::SignedRequest;
-    use protocol_webhooks_conformance::{EVENT_PATH, Expected, Harness, SECRET, TcpHarness, cases};
+    use protocol_webhooks_conformance::{EVENT_PATH, SECRET};
     use protocol_webhooks_rocket::protocol_webhooks;
     use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
     use rocket::tokio::net::TcpStream;
@@ -201,39 +202,6 @@ mod socket {
                 .as_deref()
                 .is_some_and(|text| text.starts_with("HTTP/1.1 413")),
             "a declared Content-Length over the limit must get 413 without the rest of the body, got {answer:?}"
-        );
-    }
-
-    pub(super) async fn truncated_body_is_refused_and_the_server_keeps_serving(
-        address: SocketAddr,
-    ) {
-        let mut stream = TcpStream::connect(address).await.expect("connect");
-        stream
-            .write_all(head(address, 1000, false).as_bytes())
-            .await
-            .expect("write head");
-        stream
-            .write_all(b"{\"id\":\"ev")
-            .await
-            .expect("write part of the body");
-        stream.shutdown().await.expect("shutdown");
-        let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
-        assert!(
-            answer
-                .as_deref()
-                .is_some_and(|text| text.starts_with("HTTP/1.1 400")),
-            "a body cut short must get 400, got {answer:?}"
-        );
-
-        let request = cases()
-            .into_iter()
-            .find(|case| matches!(case.expected, Expected::Event { .. }))
-            .expect("an accepted case exists")
-            .request;
-        let response = TcpHarness::new(address).send(request).await;
-        assert_eq!(
-            response.status, 200,
-            "server must keep serving after a truncated body, got {response:?}"
         );
     }
 
