@@ -47,7 +47,9 @@ fn parse(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("parse");
     for (name, body) in bodies() {
-        let header = protocol_webhooks::sign(SECRET, &body).expect("non-empty secret").to_hex();
+        let header = protocol_webhooks::sign(SECRET, &body)
+            .expect("non-empty secret")
+            .to_hex();
         let header = header.as_str().as_bytes();
         // Every body must parse, and verify, or the figures time an error.
         serde_json::from_slice::<serde_json::Value>(&body).expect("the body is JSON");

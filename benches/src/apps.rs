@@ -106,7 +106,8 @@ impl Signed {
     pub fn new() -> Self {
         let body = webhook_body();
         let signature = protocol_webhooks::sign(SECRET, &body)
-            .expect("non-empty secret").to_hex()
+            .expect("non-empty secret")
+            .to_hex()
             .as_str()
             .to_owned();
         let config = WebhookConfig::new(SECRET).expect("non-empty secret");

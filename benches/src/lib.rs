@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod apps;
+pub mod frameworks;
+
+pub use frameworks::FRAMEWORKS;
 
 use core::time::Duration;
 

@@ -1,126 +1,109 @@
 //! `cargo xtask ci`: every check CI runs, in order, stopping at the first
-//! failure.
+//! failure; and `cargo xtask nostd`, the last of them: it builds the crates
+//! under `xtask/nostd/`.
+//!
+//! Each of those is a `#![no_std]` staticlib with its own `#[panic_handler]`,
+//! built in its own workspace with `panic = "abort"`. If anything in its
+//! dependency graph links `std`, std's `panic_impl` collides with that
+//! handler (error E0152) and the build fails, so a successful build proves
+//! the feature set it uses is `no_std`:
+//!
+//! - `verify`: `default-features = false` (no `std`, no `alloc`);
+//! - `events`: `alloc` and `events`, with a C-library global allocator.
+
+use std::path::Path;
+
+use pico_args::Arguments;
 
 use crate::cmd::Cmd;
-use crate::{Error, Result, nostd, paths, redis};
+use crate::{Context as _, Result, server};
 
-/// Runs the command. `args` are the arguments after `ci`.
-pub(crate) fn run(args: &[String]) -> Result {
-    let packages = parse_packages(args)?;
-    let root = paths::project_root();
+/// The no_std check crates, by directory under `xtask/nostd/`.
+const NO_STD_CRATES: [&str; 2] = ["verify", "events"];
+
+/// `cargo xtask ci`: `-p NAME` / `--package NAME`, repeated, selects
+/// packages.
+pub(crate) fn run(mut args: Arguments) -> Result {
+    let packages: Vec<String> = args.values_from_str(["-p", "--package"])?;
+    crate::finish(args)?;
+    let root = crate::project_root();
     // The Redis store's tests need a real server; it lives until the steps end.
-    let redis = redis::ensure_redis()?;
-    let steps = steps(&root, &packages, redis.url());
+    let (redis_url, _redis) = server::ensure_redis()?;
+    let steps = steps(&root, &packages, &redis_url);
     let total = steps.len() + 1;
     for (number, (name, cmd)) in steps.iter().enumerate() {
-        announce(number + 1, total, name);
-        cmd.run()
-            .map_err(|error| Error::Failed(format!("ci step `{name}` failed: {error}")))?;
+        eprintln!("\n==> [{}/{total}] {name}", number + 1);
+        cmd.run().context(format!("ci step `{name}` failed"))?;
     }
-    announce(total, total, "no_std");
-    nostd::build(&root)
-        .map_err(|error| Error::Failed(format!("ci step `no_std` failed: {error}")))?;
+    eprintln!("\n==> [{total}/{total}] no_std");
+    no_std(&root).context("ci step `no_std` failed")?;
     eprintln!("\nci: all {total} steps passed");
     Ok(())
 }
 
-fn announce(number: usize, total: usize, name: &str) {
-    eprintln!("\n==> [{number}/{total}] {name}");
-}
-
-/// The `-p NAME` / `--package NAME` / `--package=NAME` options.
-fn parse_packages(args: &[String]) -> Result<Vec<String>> {
-    let mut packages = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let package = match arg.as_str() {
-            "-p" | "--package" => args
-                .next()
-                .ok_or_else(|| Error::Usage(format!("`{arg}` needs a package name")))?
-                .clone(),
-            other => match other.strip_prefix("--package=") {
-                Some(name) => name.to_owned(),
-                None => return Err(Error::Usage(format!("ci: unknown option `{other}`"))),
-            },
-        };
-        packages.push(package);
-    }
-    Ok(packages)
-}
-
 /// The cargo steps, before the no_std build. Without packages they cover
 /// the whole workspace; with packages, only those.
-fn steps(root: &std::path::Path, packages: &[String], redis_url: &str) -> Vec<(&'static str, Cmd)> {
-    let selected: Vec<String> = packages
-        .iter()
-        .flat_map(|package| [String::from("-p"), package.clone()])
-        .collect();
-    let (fmt_scope, scope) = if packages.is_empty() {
-        (
-            vec![String::from("--all")],
-            vec![String::from("--workspace")],
-        )
+fn steps(root: &Path, packages: &[String], redis_url: &str) -> [(&'static str, Cmd); 4] {
+    let selected = packages.iter().flat_map(|package| ["-p", package.as_str()]);
+    let (fmt_scope, scope): (Vec<&str>, Vec<&str>) = if packages.is_empty() {
+        (vec!["--all"], vec!["--workspace"])
     } else {
-        (selected.clone(), selected)
+        (selected.clone().collect(), selected.collect())
     };
-    let cargo = || Cmd::cargo(root);
-    vec![
-        (
-            "rustfmt",
-            cargo().arg("fmt").args(fmt_scope).args(["--", "--check"]),
-        ),
-        (
-            "clippy",
-            cargo().arg("clippy").args(scope.clone()).args([
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ]),
-        ),
-        (
-            "tests",
-            cargo()
-                .env("REDIS_URL", redis_url)
-                .arg("test")
-                .args(scope.clone())
-                .arg("--all-features"),
-        ),
-        (
-            "docs",
-            cargo()
-                .env("RUSTDOCFLAGS", "-D warnings")
-                .arg("doc")
-                .args(scope)
-                .args(["--no-deps", "--all-features"]),
-        ),
+    let cargo = |command: &str, scope: &[&str]| Cmd::cargo(root).arg(command).args(scope);
+    let (all, deny) = ("--all-features", ["--", "-D", "warnings"]);
+    let fmt = cargo("fmt", &fmt_scope).args(["--", "--check"]);
+    let clippy = cargo("clippy", &scope)
+        .args(["--all-targets", all])
+        .args(deny);
+    let tests = cargo("test", &scope).arg(all).env("REDIS_URL", redis_url);
+    let docs = cargo("doc", &scope).args(["--no-deps", all]);
+    let docs = docs.env("RUSTDOCFLAGS", "-D warnings");
+    [
+        ("rustfmt", fmt),
+        ("clippy", clippy),
+        ("tests", tests),
+        ("docs", docs),
     ]
+}
+
+/// `cargo xtask nostd`, which takes no arguments.
+pub(crate) fn nostd(args: Arguments) -> Result {
+    crate::finish(args)?;
+    no_std(&crate::project_root())
+}
+
+/// Builds every check crate in release, into `nostd/` under the main target
+/// directory: they share it with each other but not with the workspace,
+/// whose feature-unified artifacts would not prove anything.
+fn no_std(root: &Path) -> Result {
+    let target_dir = crate::target_dir()?.join("nostd");
+    for name in NO_STD_CRATES {
+        let manifest = format!("xtask/nostd/{name}/Cargo.toml");
+        let build = [
+            "build",
+            "--release",
+            "--manifest-path",
+            &manifest,
+            "--target-dir",
+        ];
+        Cmd::cargo(root).args(build).arg(&target_dir).run()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
 
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| (*arg).to_owned()).collect()
-    }
-
-    fn command_lines(packages: &[&str]) -> Vec<String> {
-        steps(
-            Path::new("/repo"),
-            &strings(packages),
-            "redis://127.0.0.1:6390",
-        )
-        .iter()
-        .map(|(_, cmd)| cmd.to_string())
-        .collect()
+    fn command_lines(packages: &[&str]) -> [String; 4] {
+        let packages: Vec<String> = packages.iter().map(|&package| package.to_owned()).collect();
+        let steps = steps(Path::new("/repo"), &packages, "redis://127.0.0.1:6390");
+        steps.map(|(_, cmd)| cmd.to_string())
     }
 
     #[test]
-    fn whole_workspace_by_default() {
+    fn whole_workspace_by_default_or_the_packages_selected() {
         assert_eq!(
             command_lines(&[]),
             [
@@ -130,10 +113,6 @@ mod tests {
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --all-features",
             ]
         );
-    }
-
-    #[test]
-    fn selected_packages_replace_the_workspace() {
         assert_eq!(
             command_lines(&["protocol-webhooks", "xtask"]),
             [
@@ -146,19 +125,30 @@ mod tests {
     }
 
     #[test]
-    fn package_options() {
-        assert_eq!(
-            parse_packages(&strings(&["-p", "a", "--package", "b", "--package=c"])).expect("valid"),
-            ["a", "b", "c"]
-        );
-        assert!(parse_packages(&[]).expect("valid").is_empty());
-        assert!(matches!(
-            parse_packages(&strings(&["-p"])),
-            Err(Error::Usage(_))
-        ));
-        assert!(matches!(
-            parse_packages(&strings(&["--release"])),
-            Err(Error::Usage(_))
-        ));
+    fn every_check_crate_is_a_no_std_staticlib_outside_the_workspace() {
+        let root = crate::project_root();
+        let read = |path: &str| std::fs::read_to_string(root.join(path)).expect(path);
+        let workspace = read("Cargo.toml");
+        for name in NO_STD_CRATES {
+            let manifest = read(&format!("xtask/nostd/{name}/Cargo.toml"));
+            let source = read(&format!("xtask/nostd/{name}/src/lib.rs"));
+            for needle in [
+                "crate-type = [\"staticlib\"]",
+                "\n[workspace]",
+                "default-features = false",
+            ] {
+                assert!(manifest.contains(needle), "{name}: {needle}");
+            }
+            assert_eq!(manifest.matches("panic = \"abort\"").count(), 2, "{name}");
+            assert!(
+                source.contains("#![no_std]") && source.contains("#[panic_handler]"),
+                "{name}"
+            );
+            let excluded = format!("\"xtask/nostd/{name}\"");
+            assert!(
+                workspace.contains(&excluded),
+                "{name} is excluded from the main workspace"
+            );
+        }
     }
 }

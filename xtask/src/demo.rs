@@ -11,22 +11,16 @@
 //! documents: `<type>  <status>  <latency> ms  <body>`, status `---` when no
 //! answer came back.
 
-use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr};
 use core::time::Duration;
-use std::ffi::OsString;
-use std::io::{self, Write as _};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::Output;
 
-use crate::cmd::describe;
-use crate::paths::{self, PathsError};
-use crate::server::{NotReady, Process, free_port};
+use pico_args::Arguments;
 
-/// The example receivers, by the framework they use.
-const FRAMEWORKS: [&str; 5] = ["axum", "actix-web", "warp", "rocket", "poem"];
-const DEFAULT_FRAMEWORK: &str = "axum";
+use crate::cmd::Cmd;
+use crate::server::{Process, free_port};
+use crate::{Error, Result, framework};
 
 const CLI_PACKAGE: &str = "protocol-webhooks-cli";
 const CLI_BINARY: &str = "protocol-webhooks";
@@ -40,341 +34,96 @@ const SECRET_VAR: &str = "PROTOCOL_WEBHOOK_SECRET";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-const USAGE: &str = "usage: cargo xtask demo [--framework axum|actix-web|warp|rocket|poem]";
+/// One CLI run: its arguments, what the table adds to each event type,
+/// whether the server must refuse with 401 (rather than accept with any
+/// 2xx), and how many report lines it must print.
+type Run = (&'static str, &'static str, bool, usize);
 
-/// Why the demo did not pass.
-#[derive(Debug)]
-pub(crate) enum DemoError {
-    /// An argument the demo does not know.
-    UnknownArgument(String),
-    /// `--framework` names no example.
-    UnknownFramework(String),
-    /// `--framework` without a value.
-    MissingFramework,
-    /// A program could not be started.
-    Spawn { program: String, error: io::Error },
-    /// A program ran and failed.
-    CommandFailed { command: String, status: ExitStatus },
-    /// The repository or the target directory could not be located.
-    Paths(PathsError),
-    /// No loopback port could be reserved.
-    NoFreePort(io::Error),
-    /// The server stopped before it was ready.
-    ServerExited { status: ExitStatus, log: String },
-    /// The server was not listening in time.
-    ServerNotReady { log: String },
-    /// The CLI printed a line that is not a report line.
-    UnreadableReport { line: String },
-    /// The CLI failed without reporting on its requests.
-    CliFailed { status: ExitStatus, stderr: String },
-    /// The demo table could not be printed.
-    Output(io::Error),
-    /// Some answers were not the expected ones.
-    Unexpected { failures: usize },
-}
-
-impl fmt::Display for DemoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownArgument(argument) => write!(f, "unknown argument `{argument}`\n{USAGE}"),
-            Self::UnknownFramework(name) => write!(
-                f,
-                "unknown framework `{name}`: expected one of {}",
-                FRAMEWORKS.join(", ")
-            ),
-            Self::MissingFramework => write!(f, "--framework needs a value\n{USAGE}"),
-            Self::Spawn { program, error } => write!(f, "cannot start {program}: {error}"),
-            Self::CommandFailed { command, status } => write!(f, "`{command}` failed: {status}"),
-            Self::Paths(error) => write!(f, "{error}"),
-            Self::NoFreePort(error) => write!(f, "cannot reserve a loopback port: {error}"),
-            Self::ServerExited { status, log } => {
-                write!(f, "the example server exited before listening ({status})")?;
-                write_log(f, log)
-            }
-            Self::ServerNotReady { log } => {
-                write!(
-                    f,
-                    "the example server was not listening after {} s",
-                    READY_TIMEOUT.as_secs()
-                )?;
-                write_log(f, log)
-            }
-            Self::UnreadableReport { line } => {
-                write!(f, "cannot read the CLI's report line `{line}`")
-            }
-            Self::CliFailed { status, stderr } => {
-                write!(f, "the CLI failed ({status}): {}", stderr.trim_end())
-            }
-            Self::Output(error) => write!(f, "cannot print the results: {error}"),
-            Self::Unexpected { failures } => {
-                write!(f, "{failures} answer(s) were not the expected ones")
-            }
-        }
-    }
-}
-
-impl core::error::Error for DemoError {}
-
-fn write_log(f: &mut fmt::Formatter<'_>, log: &str) -> fmt::Result {
-    if log.is_empty() {
-        Ok(())
-    } else {
-        write!(f, "; its last output:\n{log}")
-    }
-}
-
-/// Runs the demo. `args` are the arguments after `demo`.
-pub(crate) fn run(args: &[String]) -> Result<(), DemoError> {
-    let Some(framework) = parse_args(args)? else {
-        return writeln!(io::stdout().lock(), "{USAGE}").map_err(DemoError::Output);
-    };
-    let root = paths::project_root();
-    let target = paths::target_dir(&root).map_err(DemoError::Paths)?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let example = format!("example-{framework}");
-
-    run_checked(
-        Command::new(&cargo)
-            .current_dir(&root)
-            .args(["build", "-p", &example, "-p", CLI_PACKAGE, "--target-dir"])
-            .arg(&target),
-    )?;
-    let binary = |name: &str| {
-        target
-            .join("debug")
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-    };
-
-    let port = free_port().map_err(DemoError::NoFreePort)?;
-    let url = format!("http://127.0.0.1:{port}/webhooks");
-    progress(&format!(
-        "starting {example}, waiting for it to listen on {url}"
-    ));
-    let mut server = start_server(&binary(&example), port)?;
-    wait_until_ready(&mut server, port)?;
-    progress("sending 15 signed events, one tampered and one unsigned");
-
-    let cli = binary(CLI_BINARY);
-    let mut rows = Vec::new();
-    for run in RUNS {
-        let mut args = vec!["send", url.as_str()];
-        args.extend_from_slice(run.args);
-        let output = capture(Command::new(&cli).args(&args).env(SECRET_VAR, DEMO_SECRET))?;
-        rows.extend(rows_of(run, &output)?);
-    }
-    // Stopped before printing, so its log cannot interleave with the table.
-    drop(server);
-
-    print_table(&framework, &rows)?;
-    let failures = rows
-        .iter()
-        .filter(|row| row.verdict == Verdict::Unexpected)
-        .count();
-    if failures == 0 {
-        Ok(())
-    } else {
-        Err(DemoError::Unexpected { failures })
-    }
-}
-
-/// A step of the demo on stderr, next to cargo's own progress. Losing such
-/// a line is harmless, so a write error is ignored.
-fn progress(message: &str) {
-    let _ = writeln!(io::stderr().lock(), "demo: {message}");
-}
-
-/// The framework to demo, or `None` when help was asked for.
-fn parse_args(args: &[String]) -> Result<Option<String>, DemoError> {
-    let mut framework = String::from(DEFAULT_FRAMEWORK);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--framework" => args.next().ok_or(DemoError::MissingFramework)?.clone(),
-            other => match other.strip_prefix("--framework=") {
-                Some(value) => value.to_owned(),
-                None => return Err(DemoError::UnknownArgument(other.to_owned())),
-            },
-        };
-        if !FRAMEWORKS.contains(&value.as_str()) {
-            return Err(DemoError::UnknownFramework(value));
-        }
-        framework = value;
-    }
-    Ok(Some(framework))
-}
-
-/// Runs with inherited output and fails unless it succeeds.
-fn run_checked(command: &mut Command) -> Result<(), DemoError> {
-    let status = command.status().map_err(|error| DemoError::Spawn {
-        program: describe(command),
-        error,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(DemoError::CommandFailed {
-            command: describe(command),
-            status,
-        })
-    }
-}
-
-/// Runs and captures stdout and stderr, whatever the exit status.
-fn capture(command: &mut Command) -> Result<Output, DemoError> {
-    command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| DemoError::Spawn {
-            program: describe(command),
-            error,
-        })
-}
-
-/// The example, with its output kept to tell when it is listening and, if
-/// it fails, why.
-fn start_server(binary: &Path, port: u16) -> Result<Process, DemoError> {
-    Process::spawn_logged(
-        Command::new(binary)
-            .env(SECRET_VAR, DEMO_SECRET)
-            .env("PORT", port.to_string())
-            // Plain log lines, so the readiness message can be matched.
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null()),
-    )
-    .map_err(|error| DemoError::Spawn {
-        program: binary.display().to_string(),
-        error,
-    })
-}
-
-/// Waits for the readiness line, or for the port to accept connections
-/// (in case the log is filtered), within [`READY_TIMEOUT`].
-fn wait_until_ready(server: &mut Process, port: u16) -> Result<(), DemoError> {
-    let needle = format!("listening on http://127.0.0.1:{port}");
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let outcome = server.wait_until_ready(READY_TIMEOUT, POLL_INTERVAL, |server| {
-        let listening =
-            server.printed(&needle) || TcpStream::connect_timeout(&address, POLL_INTERVAL).is_ok();
-        if listening { Ok(()) } else { Err(()) }
-    });
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(NotReady::Exited(status)) => Err(DemoError::ServerExited {
-            status,
-            log: server.log_tail(),
-        }),
-        Err(NotReady::TimedOut(())) => Err(DemoError::ServerNotReady {
-            log: server.log_tail(),
-        }),
-    }
-}
-
-/// One CLI invocation of the demo.
-#[derive(Debug, Clone, Copy)]
-struct DemoRun {
-    args: &'static [&'static str],
-    /// Added to the type in the table.
-    suffix: &'static str,
-    expectation: Expectation,
-    /// How many report lines it must print.
-    requests: usize,
-}
-
-const RUNS: [DemoRun; 3] = [
-    DemoRun {
-        args: &["--all"],
-        suffix: "",
-        expectation: Expectation::Accepted,
-        requests: 15,
-    },
-    DemoRun {
-        args: &["--event", "message.created", "--tamper"],
-        suffix: " (tampered)",
-        expectation: Expectation::Refused,
-        requests: 1,
-    },
-    DemoRun {
-        args: &["--event", "message.created", "--unsigned"],
-        suffix: " (unsigned)",
-        expectation: Expectation::Refused,
-        requests: 1,
-    },
+const RUNS: [Run; 3] = [
+    ("--all", "", false, 15),
+    ("--event message.created --tamper", " (tampered)", true, 1),
+    ("--event message.created --unsigned", " (unsigned)", true, 1),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expectation {
-    /// Any 2xx.
-    Accepted,
-    /// 401.
-    Refused,
-}
+/// The verdicts of the table.
+const ACCEPTED: &str = "accepted";
+const REFUSED: &str = "refused as expected";
+const UNEXPECTED: &str = "UNEXPECTED";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Accepted,
-    RefusedAsExpected,
-    Unexpected,
-}
+pub(crate) fn run(mut args: Arguments) -> Result {
+    let framework = args.opt_value_from_fn("--framework", framework)?;
+    let framework = framework.unwrap_or("axum");
+    crate::finish(args)?;
+    let root = crate::project_root();
+    let target = crate::target_dir()?;
+    let example = format!("example-{framework}");
+    let build = ["build", "-p", &example, "-p", CLI_PACKAGE, "--target-dir"];
+    Cmd::cargo(&root).args(build).arg(&target).run()?;
+    let binary = |name: &str| {
+        let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+        Cmd::new(target.join("debug").join(file), &root).env(SECRET_VAR, DEMO_SECRET)
+    };
 
-impl Verdict {
-    fn of(expectation: Expectation, status: Option<u16>) -> Self {
-        match (expectation, status) {
-            (Expectation::Accepted, Some(200..=299)) => Self::Accepted,
-            (Expectation::Refused, Some(401)) => Self::RefusedAsExpected,
-            _ => Self::Unexpected,
-        }
+    let port = free_port()?;
+    let url = format!("http://127.0.0.1:{port}/webhooks");
+    eprintln!("demo: starting {example}, waiting for it to listen on {url}");
+    // Plain log lines, should a failure quote them.
+    let server = binary(&example).env("PORT", &port.to_string());
+    let mut server = Process::start(&server.env("NO_COLOR", "1"))?;
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    server.wait_until_ready(READY_TIMEOUT, POLL_INTERVAL, |_| {
+        TcpStream::connect_timeout(&address, POLL_INTERVAL).is_ok()
+    })?;
+    eprintln!("demo: sending 15 signed events, one tampered and one unsigned");
+    let send = binary(CLI_BINARY).args(["send", &url]);
+    let mut rows = Vec::new();
+    for run in RUNS {
+        let output = send.clone().args(run.0.split_whitespace()).output()?;
+        rows.extend(rows_of(run, &output)?);
+    }
+    drop(server);
+
+    crate::print(&table(framework, &rows))?;
+    let unexpected = rows.iter().filter(|row| row.2 == UNEXPECTED);
+    match unexpected.count() {
+        0 => Ok(()),
+        n => Err(Error::Failed(format!("{n} answer(s) were not as expected"))),
     }
 }
 
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Accepted => "accepted",
-            Self::RefusedAsExpected => "refused as expected",
-            Self::Unexpected => "UNEXPECTED",
-        })
-    }
-}
+/// One line of the demo table: the event type, the status, the verdict.
+type Row = (String, String, &'static str);
 
-/// One line of the demo table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Row {
-    label: String,
-    status: String,
-    verdict: Verdict,
-}
-
-/// The rows for one CLI run: one per report line, plus an `UNEXPECTED` row
+/// The rows for one CLI run: one per report line, plus an unexpected row
 /// for each request the CLI did not report on (it stops at the first one
 /// without an answer).
-fn rows_of(run: DemoRun, output: &Output) -> Result<Vec<Row>, DemoError> {
+fn rows_of((_, suffix, refused, requests): Run, output: &Output) -> Result<Vec<Row>> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut rows = Vec::new();
     for line in stdout.lines().filter(|line| !line.trim().is_empty()) {
-        let (label, status) =
-            parse_report_line(line).ok_or_else(|| DemoError::UnreadableReport {
-                line: line.to_owned(),
-            })?;
-        rows.push(Row {
-            label: format!("{label}{}", run.suffix),
-            verdict: Verdict::of(run.expectation, status.parse().ok()),
-            status: status.to_owned(),
-        });
+        let unreadable = || Error::Failed(format!("cannot read the CLI's report line `{line}`"));
+        let (label, status) = parse_report_line(line).ok_or_else(unreadable)?;
+        let verdict = match (refused, status.parse()) {
+            (false, Ok(200..=299)) => ACCEPTED,
+            (true, Ok(401)) => REFUSED,
+            _ => UNEXPECTED,
+        };
+        rows.push((format!("{label}{suffix}"), status.to_owned(), verdict));
     }
     // Exit status 2 is a usage error: nothing was sent, nothing to tabulate.
     if rows.is_empty() && output.status.code() == Some(2) {
-        return Err(DemoError::CliFailed {
-            status: output.status,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
+        let (status, stderr) = (output.status, String::from_utf8_lossy(&output.stderr));
+        let stderr = stderr.trim_end();
+        return Err(Error::Failed(format!(
+            "the CLI failed ({status}): {stderr}"
+        )));
     }
-    while rows.len() < run.requests {
-        rows.push(Row {
-            label: format!("(not sent){}", run.suffix),
-            status: String::from("---"),
-            verdict: Verdict::Unexpected,
-        });
+    while rows.len() < requests {
+        rows.push((
+            format!("(not sent){suffix}"),
+            String::from("---"),
+            UNEXPECTED,
+        ));
     }
     Ok(rows)
 }
@@ -382,223 +131,77 @@ fn rows_of(run: DemoRun, output: &Output) -> Result<Vec<Row>, DemoError> {
 /// Type and status of a report line: `<type> <status> <latency> ms [body]`.
 fn parse_report_line(line: &str) -> Option<(&str, &str)> {
     let mut fields = line.split_whitespace();
-    let label = fields.next()?;
-    let status = fields.next()?;
-    let latency = fields.next()?;
-    let unit = fields.next()?;
+    let (label, status) = (fields.next()?, fields.next()?);
+    let (latency, unit) = (fields.next()?, fields.next()?);
     let status_ok = status == "---" || (status.len() == 3 && status.parse::<u16>().is_ok());
     (status_ok && latency.parse::<u64>().is_ok() && unit == "ms").then_some((label, status))
 }
 
-fn print_table(framework: &str, rows: &[Row]) -> Result<(), DemoError> {
-    let width = rows
-        .iter()
-        .map(|row| row.label.len())
-        .chain([4])
-        .max()
-        .unwrap_or(4);
-    let mut out = io::stdout().lock();
-    let mut write = || -> io::Result<()> {
-        writeln!(out)?;
-        writeln!(out, "{:<width$}  STATUS  VERDICT", "TYPE")?;
-        for row in rows {
-            writeln!(
-                out,
-                "{:<width$}  {:<6}  {}",
-                row.label, row.status, row.verdict
-            )?;
-        }
-        let count = |verdict| rows.iter().filter(|row| row.verdict == verdict).count();
-        writeln!(
-            out,
-            "\n{framework}: {} accepted, {} refused as expected, {} unexpected",
-            count(Verdict::Accepted),
-            count(Verdict::RefusedAsExpected),
-            count(Verdict::Unexpected)
-        )
-    };
-    write().map_err(DemoError::Output)
+fn table(framework: &str, rows: &[Row]) -> String {
+    let width = rows.iter().map(|row| row.0.len()).fold(4, usize::max);
+    let mut text = format!("\n{:<width$}  STATUS  VERDICT\n", "TYPE");
+    for (label, status, verdict) in rows {
+        text += &format!("{label:<width$}  {status:<6}  {verdict}\n");
+    }
+    let count = |verdict| rows.iter().filter(|row| row.2 == verdict).count();
+    let (accepted, refused) = (count(ACCEPTED), count(REFUSED));
+    let unexpected = count(UNEXPECTED);
+    text + &format!(
+        "\n{framework}: {accepted} accepted, {refused} refused as expected, {unexpected} unexpected\n"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| (*arg).to_owned()).collect()
-    }
-
-    #[test]
-    fn framework_argument() {
-        assert_eq!(parse_args(&[]).ok().flatten().as_deref(), Some("axum"));
-        for framework in FRAMEWORKS {
-            let separate = parse_args(&strings(&["--framework", framework]));
-            assert_eq!(separate.ok().flatten().as_deref(), Some(framework));
-            let joined = parse_args(&[format!("--framework={framework}")]);
-            assert_eq!(joined.ok().flatten().as_deref(), Some(framework));
-        }
-        assert!(matches!(parse_args(&strings(&["--help"])), Ok(None)));
-        assert!(matches!(
-            parse_args(&strings(&["--framework", "tide"])),
-            Err(DemoError::UnknownFramework(name)) if name == "tide"
-        ));
-        assert!(matches!(
-            parse_args(&strings(&["--framework"])),
-            Err(DemoError::MissingFramework)
-        ));
-        assert!(matches!(
-            parse_args(&strings(&["--release"])),
-            Err(DemoError::UnknownArgument(_))
-        ));
-    }
-
     #[test]
     fn report_lines() {
+        let read = |line| parse_report_line(line).map(|(label, status)| [label, status]);
+        let created = r#"message.created  200  12 ms  {"id":"evt_1"}"#;
+        assert_eq!(read(created), Some(["message.created", "200"]));
+        let refused = "contact.deleted  ---  1 ms  connection refused";
+        assert_eq!(read(refused), Some(["contact.deleted", "---"]));
         assert_eq!(
-            parse_report_line(r#"message.created       200     12 ms  {"id":"evt_1"}"#),
-            Some(("message.created", "200"))
+            read("contact.deleted 204 0 ms"),
+            Some(["contact.deleted", "204"])
         );
-        assert_eq!(
-            parse_report_line("contact.deleted       ---      1 ms  connection refused"),
-            Some(("contact.deleted", "---"))
-        );
-        assert_eq!(
-            parse_report_line("contact.deleted       204      0 ms"),
-            Some(("contact.deleted", "204"))
-        );
-        assert_eq!(parse_report_line("error: something"), None);
-        assert_eq!(parse_report_line("a 2000 1 ms"), None);
+        assert_eq!(read("error: something"), None);
+        assert_eq!(read("a 2000 1 ms"), None);
     }
 
-    #[cfg(unix)]
     fn output(code: i32, stdout: &str) -> Output {
-        use std::os::unix::process::ExitStatusExt as _;
-        Output {
-            status: ExitStatus::from_raw(code << 8),
-            stdout: stdout.as_bytes().to_vec(),
-            stderr: b"error: something".to_vec(),
-        }
+        let script = format!(r#"printf %s "$1"; echo 'error: something' >&2; exit {code}"#);
+        let sh = Cmd::new("sh", std::path::Path::new("/")).args(["-c", &script, "sh", stdout]);
+        sh.output().expect("sh runs")
     }
 
-    #[cfg(unix)]
     #[test]
-    fn rows_for_each_run() {
-        let tampered = RUNS[1];
-        let rows = rows_of(
-            tampered,
-            &output(0, "message.created       401      2 ms  {}\n"),
-        )
-        .expect("rows");
+    fn rows_verdicts_and_the_table() {
+        let lines = "message.created  401  2 ms  {}\nmessage.created  200  2 ms  {}\n";
+        let verdicts = |rows: &[Row]| rows.iter().map(|row| row.2).collect::<Vec<_>>();
+        let rows = rows_of(RUNS[1], &output(0, lines)).expect("rows");
+        assert_eq!(verdicts(&rows), [REFUSED, UNEXPECTED]);
         assert_eq!(
-            rows,
-            [Row {
-                label: String::from("message.created (tampered)"),
-                status: String::from("401"),
-                verdict: Verdict::RefusedAsExpected,
-            }]
+            table("poem", &rows[..1]),
+            "\nTYPE                        STATUS  VERDICT\n\
+             message.created (tampered)  401     refused as expected\n\
+             \npoem: 0 accepted, 1 refused as expected, 0 unexpected\n"
         );
+        let lines = "a  204  1 ms\nb  401  1 ms\n";
+        let rows = rows_of(RUNS[0], &output(0, lines)).expect("rows");
+        assert_eq!(verdicts(&rows[..2]), [ACCEPTED, UNEXPECTED]);
 
         // The CLI stops at the first request without an answer: the rest
         // count as unexpected.
-        let all = RUNS[0];
-        let rows = rows_of(
-            all,
-            &output(
-                1,
-                "contact.created       ---      0 ms  connection refused\n",
-            ),
-        )
-        .expect("rows");
+        let refused = output(1, "contact.created  ---  0 ms  connection refused\n");
+        let rows = rows_of(RUNS[0], &refused).expect("rows");
         assert_eq!(rows.len(), 15);
-        assert!(rows.iter().all(|row| row.verdict == Verdict::Unexpected));
+        assert!(rows.iter().all(|row| row.2 == UNEXPECTED));
+        assert_eq!(rows[14].0, "(not sent)");
 
-        assert!(matches!(
-            rows_of(all, &output(2, "")),
-            Err(DemoError::CliFailed { .. })
-        ));
-        assert!(matches!(
-            rows_of(all, &output(0, "garbage\n")),
-            Err(DemoError::UnreadableReport { .. })
-        ));
-    }
-
-    /// A stand-in server: a shell script run with the demo's environment.
-    #[cfg(unix)]
-    fn script(name: &str, body: &str) -> std::path::PathBuf {
-        use std::os::unix::fs::PermissionsExt as _;
-        let path = std::env::temp_dir().join(format!("xtask-demo-{}-{name}", std::process::id()));
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        path
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn the_server_is_ready_on_its_log_line_and_killed_on_drop() {
-        let script = script(
-            "ready",
-            r#"test "$PROTOCOL_WEBHOOK_SECRET" = whsec_demo_not_for_production || exit 1
-echo "INFO listening on http://127.0.0.1:$PORT"
-exec sleep 30"#,
-        );
-        let port = free_port().expect("port");
-        let mut server = start_server(&script, port).expect("start");
-        let pid = server.id();
-        wait_until_ready(&mut server, port).expect("ready from the log line");
-        assert!(Path::new(&format!("/proc/{pid}")).exists(), "still running");
-        drop(server);
-        assert!(
-            !Path::new(&format!("/proc/{pid}")).exists(),
-            "killed and reaped"
-        );
-        let _ = std::fs::remove_file(script);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_server_that_exits_early_is_reported_with_its_output() {
-        let script = script("exits", "echo 'cannot bind' >&2; exit 3");
-        let port = free_port().expect("port");
-        let mut server = start_server(&script, port).expect("start");
-        match wait_until_ready(&mut server, port) {
-            Err(DemoError::ServerExited { status, log }) => {
-                assert_eq!(status.code(), Some(3));
-                assert!(log.contains("cannot bind"), "{log}");
-            }
-            other => panic!("expected an early exit, got {other:?}"),
-        }
-        let _ = std::fs::remove_file(script);
-    }
-
-    #[test]
-    fn verdicts() {
-        assert_eq!(
-            Verdict::of(Expectation::Accepted, Some(200)),
-            Verdict::Accepted
-        );
-        assert_eq!(
-            Verdict::of(Expectation::Accepted, Some(204)),
-            Verdict::Accepted
-        );
-        assert_eq!(
-            Verdict::of(Expectation::Accepted, Some(401)),
-            Verdict::Unexpected
-        );
-        assert_eq!(
-            Verdict::of(Expectation::Accepted, None),
-            Verdict::Unexpected
-        );
-        assert_eq!(
-            Verdict::of(Expectation::Refused, Some(401)),
-            Verdict::RefusedAsExpected
-        );
-        assert_eq!(
-            Verdict::of(Expectation::Refused, Some(200)),
-            Verdict::Unexpected
-        );
-        assert_eq!(
-            Verdict::of(Expectation::Refused, Some(400)),
-            Verdict::Unexpected
-        );
+        let usage = rows_of(RUNS[0], &output(2, "")).expect_err("usage error");
+        assert!(usage.to_string().ends_with("error: something"), "{usage}");
+        assert!(rows_of(RUNS[0], &output(0, "garbage\n")).is_err());
     }
 }

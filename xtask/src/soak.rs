@@ -1,4 +1,4 @@
-//! `cargo xtask soak [--requests N] [--framework NAME]...`: the load and
+//! `cargo xtask soak [--requests N] [--framework F]...`: the load and
 //! fault tests of `tests/soak` at full size, in release.
 //!
 //! Runs `cargo test -p protocol-webhooks-soak --release --tests` with
@@ -9,220 +9,76 @@
 //! sent, and resident-memory growth while a 100 MiB body streams. The same
 //! tests run at 2,000 requests in debug under a plain `cargo test`.
 
-use core::fmt;
-use std::ffi::OsString;
-use std::io;
 use std::path::Path;
-use std::process::{Command, ExitStatus};
 
-use crate::cmd::describe;
+use pico_args::Arguments;
+
+use crate::cmd::Cmd;
+use crate::{Context as _, Result, framework};
 
 /// Requests of mixed load per framework in the full run.
-const DEFAULT_REQUESTS: u64 = 20_000;
+const DEFAULT_REQUESTS: u32 = 20_000;
 
 const PACKAGE: &str = "protocol-webhooks-soak";
 
-/// The frameworks, as accepted by `--framework` and as the soak tests name
-/// their test functions.
-const FRAMEWORKS: [(&str, &str); 5] = [
-    ("axum", "axum"),
-    ("actix-web", "actix_web"),
-    ("warp", "warp"),
-    ("rocket", "rocket"),
-    ("poem", "poem"),
-];
-
-const USAGE: &str = "usage: cargo xtask soak [--requests N] [--framework NAME]...
-  --requests N      mixed-load requests per framework (default 20000)
-  --framework NAME  only this framework: axum, actix-web, warp, rocket or
-                    poem; repeatable (default all five)";
-
-/// Why the soak run did not pass.
-#[derive(Debug)]
-pub(crate) enum SoakError {
-    /// The command line was wrong.
-    Usage(String),
-    /// cargo could not be started.
-    Spawn { command: String, error: io::Error },
-    /// The tests failed (or did not build).
-    Failed { command: String, status: ExitStatus },
-}
-
-impl fmt::Display for SoakError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Usage(message) => write!(f, "{message}\n{USAGE}"),
-            Self::Spawn { command, error } => write!(f, "cannot start `{command}`: {error}"),
-            Self::Failed { command, status } => write!(
-                f,
-                "`{command}` failed ({status}); each failing test printed its report and problems above"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for SoakError {}
-
-/// What to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Options {
-    requests: u64,
-    /// Test names to run; empty for all.
-    tests: Vec<&'static str>,
-}
-
-/// Runs the command. `args` are the arguments after `soak`.
-pub(crate) fn run(args: &[String]) -> Result<(), SoakError> {
-    let Some(options) = parse_args(args)? else {
-        eprintln!("{USAGE}");
-        return Ok(());
-    };
-    let mut command = command(&crate::paths::project_root(), &options);
-    let shown = describe(&command);
-    eprintln!("$ {shown}");
-    let status = command.status().map_err(|error| SoakError::Spawn {
-        command: shown.clone(),
-        error,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(SoakError::Failed {
-            command: shown,
-            status,
-        })
-    }
-}
-
-/// The options, or `None` when help was asked for.
-fn parse_args(args: &[String]) -> Result<Option<Options>, SoakError> {
-    let mut options = Options {
-        requests: DEFAULT_REQUESTS,
-        tests: Vec::new(),
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .or_else(|| args.next().map(String::as_str))
-                .ok_or_else(|| SoakError::Usage(format!("`{name}` needs a value")))
-        };
-        match name {
-            "-h" | "--help" => return Ok(None),
-            "--requests" => {
-                let text = value()?;
-                options.requests = text
-                    .parse()
-                    .ok()
-                    .filter(|&requests| requests > 0 && u32::try_from(requests).is_ok())
-                    .ok_or_else(|| SoakError::Usage(format!("invalid --requests `{text}`")))?;
-            }
-            "--framework" => {
-                let text = value()?;
-                let test = FRAMEWORKS
-                    .iter()
-                    .find(|(framework, _)| *framework == text)
-                    .map(|&(_, test)| test)
-                    .ok_or_else(|| SoakError::Usage(format!("unknown framework `{text}`")))?;
-                if !options.tests.contains(&test) {
-                    options.tests.push(test);
-                }
-            }
-            other => return Err(SoakError::Usage(format!("unknown argument `{other}`"))),
-        }
-    }
-    Ok(Some(options))
+pub(crate) fn run(mut args: Arguments) -> Result {
+    // The soak tests count requests in `u32`.
+    let requests = args.opt_value_from_fn("--requests", crate::positive::<u32>)?;
+    let frameworks: Vec<&str> = args.values_from_fn("--framework", framework)?;
+    crate::finish(args)?;
+    let root = crate::project_root();
+    let cmd = command(&root, requests.unwrap_or(DEFAULT_REQUESTS), &frameworks);
+    let reports = "each failing soak test printed its report and problems above";
+    cmd.run().context(reports)
 }
 
 /// `cargo test` of the soak package in release, one test at a time, output
-/// shown; with frameworks, only their tests (each scenario names its test
-/// after the framework, hence `--exact`).
-fn command(root: &Path, options: &Options) -> Command {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .env("SOAK_REQUESTS", options.requests.to_string())
+/// shown; with frameworks, only their tests, which each scenario names
+/// after the framework (hence `--exact`, and `_` for `-`).
+fn command(root: &Path, requests: u32, frameworks: &[&str]) -> Cmd {
+    let named = crate::FRAMEWORKS
+        .into_iter()
+        .filter(|name| frameworks.contains(name));
+    let tests: Vec<String> = named.map(|name| name.replace('-', "_")).collect();
+    let cmd = Cmd::cargo(root)
+        .env("SOAK_REQUESTS", &requests.to_string())
         .args(["test", "-p", PACKAGE, "--release", "--tests", "--"])
         .args(["--test-threads=1", "--nocapture"]);
-    if !options.tests.is_empty() {
-        command.arg("--exact").args(&options.tests);
+    if tests.is_empty() {
+        cmd
+    } else {
+        cmd.arg("--exact").args(tests)
     }
-    command
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
-    }
-
     #[test]
-    fn defaults_to_all_frameworks_at_full_size() {
-        let options = parse_args(&[]).expect("valid").expect("not help");
-        assert_eq!(options.requests, 20_000);
-        assert!(options.tests.is_empty());
-        let shown = describe(&command(Path::new("/repo"), &options));
-        assert!(
-            shown.starts_with("SOAK_REQUESTS=20000 cargo test -p protocol-webhooks-soak --release --tests -- --test-threads=1 --nocapture"),
-            "{shown}"
-        );
-        assert!(!shown.contains("--exact"), "{shown}");
-    }
-
-    #[test]
-    fn selects_frameworks_and_size() {
-        let options = parse_args(&args(
-            "--requests=500 --framework actix-web --framework=poem --framework poem",
-        ))
-        .expect("valid")
-        .expect("not help");
-        assert_eq!(options.requests, 500);
-        assert_eq!(options.tests, ["actix_web", "poem"]);
-        let shown = describe(&command(Path::new("/repo"), &options));
-        assert!(shown.starts_with("SOAK_REQUESTS=500 cargo test"), "{shown}");
-        assert!(
-            shown.ends_with("--nocapture --exact actix_web poem"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn help_and_bad_arguments() {
-        assert_eq!(parse_args(&args("--help")).expect("help"), None);
-        for bad in [
-            "--requests",
-            "--requests 0",
-            "--requests many",
-            "--framework",
-            "--framework django",
-            "--release",
-        ] {
-            let error = parse_args(&args(bad)).expect_err(bad);
-            assert!(matches!(error, SoakError::Usage(_)), "{bad}: {error}");
-            assert!(
-                error.to_string().contains("usage: cargo xtask soak"),
-                "{bad}"
-            );
-        }
+    fn every_framework_at_full_size_by_default_or_those_selected() {
+        let all = command(Path::new("/repo"), DEFAULT_REQUESTS, &[]).to_string();
+        let expected = "SOAK_REQUESTS=20000 cargo test -p protocol-webhooks-soak --release \
+                        --tests -- --test-threads=1 --nocapture";
+        assert_eq!(all, expected);
+        let some = command(Path::new("/repo"), 500, &["poem", "actix-web", "poem"]).to_string();
+        let expected = expected.replace("20000", "500") + " --exact actix_web poem";
+        assert_eq!(some, expected);
     }
 
     #[test]
     fn the_tests_named_exist() {
-        let tests = crate::paths::project_root()
-            .join("tests")
-            .join("soak")
-            .join("tests");
+        let soak = crate::project_root().join("tests/soak");
+        let read = |path: &str| std::fs::read_to_string(soak.join(path)).expect(path);
         for file in ["mixed_load.rs", "truncated_body.rs", "huge_body.rs"] {
-            let source = std::fs::read_to_string(tests.join(file)).expect("soak test file");
-            for (_, test) in FRAMEWORKS {
-                assert!(source.contains(&format!("fn {test}()")), "{file}: {test}");
+            let mut source = read(&format!("tests/{file}"));
+            // The crate's macro may write the tests out, naming them there.
+            if source.contains("test_every_framework!") {
+                source += &read("src/lib.rs");
+            }
+            let words = source.split(|c: char| !c.is_alphanumeric() && c != '_');
+            for test in crate::FRAMEWORKS.map(|name| name.replace('-', "_")) {
+                assert!(words.clone().any(|word| word == test), "{file}: {test}");
             }
         }
     }

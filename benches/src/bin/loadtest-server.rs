@@ -1,5 +1,6 @@
-//! The server `cargo xtask loadtest` drives with wrk: one framework at a
-//! time on 127.0.0.1, serving two routes side by side.
+//! The server that the `loadtest` binary (`cargo xtask loadtest`) drives
+//! with wrk: one framework at a time on 127.0.0.1, serving its routes side
+//! by side.
 //!
 //! The routes and their handlers are `protocol_webhooks_benches::apps`
 //! (see its `routes`): `POST /raw` (the framework's plain bytes, nothing
@@ -34,10 +35,11 @@ use std::process::ExitCode;
 
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks_benches::apps::{actix_apps, axum_apps, poem_apps, rocket_apps, warp_apps};
-use protocol_webhooks_benches::{SECRET, webhook_body};
+use protocol_webhooks_benches::{FRAMEWORKS, SECRET, webhook_body};
 
-const USAGE: &str = "usage: loadtest-server --framework <axum|actix-web|warp|rocket|poem> --port <p> [--workers N] [--exit-after SECONDS] [--watch-stdin]
-       loadtest-server --print-request";
+const USAGE: &str = "usage: loadtest-server --framework F --port <p> [--workers N] [--exit-after SECONDS] [--watch-stdin]
+       loadtest-server --print-request
+F is one of: ";
 
 /// One worker thread: the load generator runs on the machine's other core,
 /// and more server threads than free cores would only contend.
@@ -57,15 +59,20 @@ enum Framework {
 }
 
 impl Framework {
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "axum" => Self::Axum,
-            "actix-web" => Self::ActixWeb,
-            "warp" => Self::Warp,
-            "rocket" => Self::Rocket,
-            "poem" => Self::Poem,
-            _ => return None,
-        })
+    /// In the order of [`FRAMEWORKS`], which names them.
+    const ALL: [Self; 5] = [
+        Self::Axum,
+        Self::ActixWeb,
+        Self::Warp,
+        Self::Rocket,
+        Self::Poem,
+    ];
+
+    fn parse(name: &str) -> Result<Self, String> {
+        let position = FRAMEWORKS.iter().position(|known| *known == name);
+        position
+            .map(|index| Self::ALL[index])
+            .ok_or_else(|| format!("expected one of {}", FRAMEWORKS.join(", ")))
     }
 }
 
@@ -94,7 +101,7 @@ enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(message) => write!(f, "{message}\n{USAGE}"),
+            Self::Usage(message) => write!(f, "{message}\n{USAGE}{}", FRAMEWORKS.join(", ")),
             Self::Io(error) => write!(f, "{error}"),
         }
     }
@@ -106,9 +113,14 @@ impl From<io::Error> for Error {
     }
 }
 
+impl From<pico_args::Error> for Error {
+    fn from(error: pico_args::Error) -> Self {
+        Self::Usage(error.to_string())
+    }
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse_args(&args).and_then(|command| match command {
+    let result = parse_args(pico_args::Arguments::from_env()).and_then(|command| match command {
         Command::PrintRequest => print_request(),
         Command::Serve(options) => serve(&options),
     });
@@ -121,53 +133,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args(args: &[String]) -> Result<Command, Error> {
-    let mut framework = None;
-    let mut port = None;
-    let mut workers = DEFAULT_WORKERS;
-    let mut exit_after = DEFAULT_EXIT_AFTER;
-    let mut watch_stdin = false;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| Error::Usage(format!("{arg} needs a value")))
-        };
-        match arg.as_str() {
-            "--print-request" => return Ok(Command::PrintRequest),
-            "--watch-stdin" => watch_stdin = true,
-            "--framework" => {
-                let name = value()?;
-                framework = Some(
-                    Framework::parse(name)
-                        .ok_or_else(|| Error::Usage(format!("unknown framework `{name}`")))?,
-                );
-            }
-            "--port" => port = Some(number(arg, value()?)?),
-            "--workers" => workers = number(arg, value()?)?,
-            "--exit-after" => exit_after = Duration::from_secs(number(arg, value()?)?),
-            other => return Err(Error::Usage(format!("unknown argument `{other}`"))),
-        }
+fn parse_args(mut args: pico_args::Arguments) -> Result<Command, Error> {
+    if args.contains("--print-request") {
+        return Ok(Command::PrintRequest);
     }
-    let framework =
-        framework.ok_or_else(|| Error::Usage(String::from("--framework is required")))?;
-    let port = port.ok_or_else(|| Error::Usage(String::from("--port is required")))?;
-    if workers == 0 {
+    let number = |text: &str| text.parse::<u64>().map_err(|error| error.to_string());
+    let options = Options {
+        framework: args.value_from_fn("--framework", Framework::parse)?,
+        port: args.value_from_str("--port")?,
+        workers: args
+            .opt_value_from_str("--workers")?
+            .unwrap_or(DEFAULT_WORKERS),
+        exit_after: args
+            .opt_value_from_fn("--exit-after", number)?
+            .map_or(DEFAULT_EXIT_AFTER, Duration::from_secs),
+        watch_stdin: args.contains("--watch-stdin"),
+    };
+    if let Some(unknown) = args.finish().first() {
+        let unknown = unknown.to_string_lossy();
+        return Err(Error::Usage(format!("unknown argument `{unknown}`")));
+    }
+    if options.workers == 0 {
         return Err(Error::Usage(String::from("--workers must be at least 1")));
     }
-    Ok(Command::Serve(Options {
-        framework,
-        port,
-        workers,
-        exit_after,
-        watch_stdin,
-    }))
-}
-
-fn number<T: core::str::FromStr>(name: &str, value: &str) -> Result<T, Error> {
-    value
-        .parse()
-        .map_err(|_| Error::Usage(format!("{name} takes a number, not `{value}`")))
+    Ok(Command::Serve(options))
 }
 
 /// The signature on one line, then the exact body bytes.

@@ -1,13 +1,13 @@
-//! `cargo xtask loadtest [--framework F] [--duration S] [--connections N]
-//! [--rounds R] [--all-routes] [--check]`: throughput of each adapter's
-//! `Webhook` route against the same framework's plain bytes route, over
-//! loopback, with wrk.
+//! `loadtest [--framework F] [--duration S] [--connections N] [--rounds R]
+//! [--all-routes] [--check]`: throughput of each adapter's `Webhook` route
+//! against the same framework's plain bytes route, over loopback, with wrk.
+//! `cargo xtask loadtest` runs it in release, after installing wrk if it is
+//! missing.
 //!
-//! Steps: install wrk if it is missing (with apt-get, as root; otherwise
-//! print the command and stop); build `loadtest-server` from `benches/` in
-//! release; ask it for the signed request and write a wrk Lua script that
-//! sends it; then, for each framework, start the server on a free
-//! 127.0.0.1 port, wait until both routes answer 200, run
+//! Steps: build `loadtest-server` (`src/bin/loadtest-server.rs`) in release
+//! next to this binary; ask it for the signed request and write a wrk Lua
+//! script that sends it; then, for each framework, start the server on a
+//! free 127.0.0.1 port, wait until both routes answer 200, run
 //! `wrk -t1 -cN -dSs` against `POST /raw` and then `POST /webhooks`, stop
 //! the server, and print a Markdown table of requests per second.
 //!
@@ -27,23 +27,23 @@
 //! its standard input closes or after a deadline, so an interrupted run
 //! leaves nothing behind. Only 127.0.0.1 is ever contacted.
 
-use core::fmt;
+#![forbid(unsafe_code)]
+
+use core::fmt::{self, Write as _};
 use core::net::{Ipv4Addr, SocketAddr};
+use core::str::FromStr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
 use std::ffi::OsString;
-use std::io::{self, BufRead as _, BufReader, Read, Write as _};
-use std::net::TcpStream;
+use std::fs::{self, File};
+use std::io::{self, BufRead as _, BufReader, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::thread;
 use std::time::Instant;
 
-use crate::cmd::describe;
-use crate::paths::{self, PathsError};
-use crate::server::{NotReady, Process, free_port};
-
-/// The frameworks `loadtest-server` serves, in the order they are run.
-const FRAMEWORKS: [&str; 5] = ["axum", "actix-web", "warp", "rocket", "poem"];
+use protocol_webhooks_benches::FRAMEWORKS;
 
 const DEFAULT_DURATION_SECS: u64 = 10;
 const DEFAULT_CONNECTIONS: u32 = 32;
@@ -69,7 +69,6 @@ const DIAGNOSTIC_ROUTES: [(&str, &str); 3] = [
     ),
 ];
 
-const SERVER_PACKAGE_DIR: &str = "benches";
 const SERVER_BINARY: &str = "loadtest-server";
 
 /// Long enough for the server to start on a loaded machine, short enough
@@ -84,11 +83,12 @@ const WRK_GRACE: Duration = Duration::from_secs(30);
 /// wrk's per-request timeout: a response slower than this is counted as a
 /// timeout error rather than waited for.
 const WRK_TIMEOUT_SECS: u64 = 5;
+/// Output lines of the server kept to explain a failure.
+const LOG_TAIL: usize = 20;
 
 const USAGE: &str = "usage: cargo xtask loadtest [--framework F] [--duration S] [--connections N]
                             [--rounds R] [--all-routes] [--check]
-  --framework F    only this framework: axum, actix-web, warp, rocket or poem
-                   (default: all five, one after the other)
+  --framework F    only this framework (default: every one, in turn)
   --duration S     seconds of each wrk run (default 10)
   --connections N  concurrent keep-alive connections (default 32)
   --rounds R       load every route R times, taking turns, and average
@@ -99,101 +99,33 @@ const USAGE: &str = "usage: cargo xtask loadtest [--framework F] [--duration S] 
                    (RawWebhook + JSON syntax check, no model), and
                    tabulate them
   --check          fail when a verified / raw ratio is below 0.80
-The server answers 127.0.0.1 only; wrk is installed with apt-get if missing.";
+The server answers 127.0.0.1 only; `cargo xtask loadtest` installs wrk with
+apt-get if it is missing. F is one of: ";
+
+fn usage() -> String {
+    format!("{USAGE}{}", FRAMEWORKS.join(", "))
+}
 
 /// Why the load test did not complete or did not pass.
 #[derive(Debug)]
-pub(crate) enum LoadtestError {
-    /// The command line was wrong.
+enum Error {
+    /// The command line was wrong: exit status 2, after the usage.
     Usage(String),
-    /// wrk is missing and could not be installed from here.
-    NoWrk { command: &'static str },
-    /// A program could not be started.
-    Spawn { program: String, error: io::Error },
-    /// A program ran and failed.
-    CommandFailed { command: String, status: ExitStatus },
-    /// The repository or the target directory could not be located.
-    Paths(PathsError),
-    /// `loadtest-server --print-request` printed something unexpected.
-    UnreadableRequest,
-    /// A file or pipe could not be read or written.
-    Io { context: String, error: io::Error },
-    /// The server stopped before it answered.
-    ServerExited { status: ExitStatus, log: String },
-    /// The server did not answer 200 on a route in time.
-    ServerNotReady {
-        route: String,
-        detail: String,
-        log: String,
-    },
-    /// wrk ran past its duration and was killed.
-    WrkOverran { route: String },
-    /// wrk's output has no `Requests/sec` line.
-    UnreadableWrk { route: String, output: String },
-    /// Some responses were errors, or some requests failed.
-    Errors { summary: String },
-    /// `--check` and a ratio below the target.
-    TargetMissed { frameworks: Vec<String> },
+    /// Anything else: exit status 1.
+    Failed(String),
 }
 
-impl fmt::Display for LoadtestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Usage(message) => write!(f, "{message}\n{USAGE}"),
-            Self::NoWrk { command } => write!(
-                f,
-                "wrk is not installed and this is not root; install it with `{command}`"
-            ),
-            Self::Spawn { program, error } => write!(f, "cannot start {program}: {error}"),
-            Self::CommandFailed { command, status } => write!(f, "`{command}` failed: {status}"),
-            Self::Paths(error) => write!(f, "{error}"),
-            Self::UnreadableRequest => f.write_str(
-                "`loadtest-server --print-request` did not print a signature line and a body",
-            ),
-            Self::Io { context, error } => write!(f, "{context}: {error}"),
-            Self::ServerExited { status, log } => {
-                write!(f, "the server exited before answering ({status})")?;
-                write_log(f, log)
-            }
-            Self::ServerNotReady { route, detail, log } => {
-                write!(
-                    f,
-                    "the server did not answer 200 on {route} within {} s ({detail})",
-                    READY_TIMEOUT.as_secs()
-                )?;
-                write_log(f, log)
-            }
-            Self::WrkOverran { route } => write!(
-                f,
-                "wrk on {route} ran {} s past its duration and was stopped",
-                WRK_GRACE.as_secs()
-            ),
-            Self::UnreadableWrk { route, output } => {
-                write!(f, "cannot read wrk's result for {route}:\n{output}")
-            }
-            Self::Errors { summary } => write!(f, "failed requests: {summary}"),
-            Self::TargetMissed { frameworks } => write!(
-                f,
-                "verified / raw below {TARGET_RATIO:.2} for {}",
-                frameworks.join(", ")
-            ),
-        }
+impl From<pico_args::Error> for Error {
+    fn from(error: pico_args::Error) -> Self {
+        Self::Usage(error.to_string())
     }
 }
 
-impl core::error::Error for LoadtestError {}
+type Result<T = ()> = core::result::Result<T, Error>;
 
-fn write_log(f: &mut fmt::Formatter<'_>, log: &str) -> fmt::Result {
-    if log.is_empty() {
-        Ok(())
-    } else {
-        write!(f, "; its last output:\n{log}")
-    }
-}
-
-fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> LoadtestError {
-    let context = context.into();
-    move |error| LoadtestError::Io { context, error }
+/// What was being done when an error happened, as every message says.
+fn failed<E: fmt::Display>(doing: impl fmt::Display) -> impl FnOnce(E) -> Error {
+    move |error| Error::Failed(format!("{doing}: {error}"))
 }
 
 /// What to run.
@@ -207,47 +139,72 @@ struct Options {
     check: bool,
 }
 
-/// Runs the load test. `args` are the arguments after `loadtest`.
-pub(crate) fn run(args: &[String]) -> Result<(), LoadtestError> {
-    let Some(options) = parse_args(args)? else {
-        return writeln!(io::stdout().lock(), "{USAGE}").map_err(io_error("cannot print"));
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Usage(message)) => {
+            eprintln!("loadtest: {message}\n{}", usage());
+            ExitCode::from(2)
+        }
+        Err(Error::Failed(message)) => {
+            eprintln!("loadtest: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result {
+    let mut args = pico_args::Arguments::from_env();
+    if args.contains(["-h", "--help"]) {
+        return writeln!(io::stdout().lock(), "{}", usage()).map_err(failed("cannot print"));
+    }
+    let framework = args.opt_value_from_fn("--framework", framework)?;
+    let duration = args.opt_value_from_fn("--duration", positive)?;
+    let connections = args.opt_value_from_fn("--connections", positive)?;
+    let rounds = args.opt_value_from_fn("--rounds", positive)?;
+    let options = Options {
+        frameworks: framework.map_or_else(|| FRAMEWORKS.to_vec(), |one| vec![one]),
+        duration_secs: duration.unwrap_or(DEFAULT_DURATION_SECS),
+        connections: connections.unwrap_or(DEFAULT_CONNECTIONS),
+        rounds: rounds.unwrap_or(1),
+        all_routes: args.contains("--all-routes"),
+        check: args.contains("--check"),
     };
-    ensure_wrk()?;
+    if let Some(unknown) = args.finish().first() {
+        let unknown = unknown.to_string_lossy();
+        return Err(Error::Usage(format!("unknown argument `{unknown}`")));
+    }
 
-    let root = paths::project_root();
-    let workspace = root.join(SERVER_PACKAGE_DIR);
-    // `benches/` is a workspace of its own, with its own target directory.
-    let target = paths::target_dir(&workspace).map_err(LoadtestError::Paths)?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    run_checked(
-        Command::new(&cargo)
-            .current_dir(&root)
-            .args([
-                "build",
-                "--release",
-                "--bin",
-                SERVER_BINARY,
-                "--manifest-path",
-            ])
-            .arg(workspace.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target),
-    )?;
-    let server = target
-        .join("release")
-        .join(format!("{SERVER_BINARY}{}", std::env::consts::EXE_SUFFIX));
-
+    let server = build_server()?;
     let request = SignedRequest::from_server(&server)?;
-    let script = Script::write(&request)?;
+    let script = TempFile::new("lua");
+    fs::write(&script.0, lua_script(&request))
+        .map_err(failed(format!("cannot write {}", script.0.display())))?;
 
     let mut rows = Vec::new();
     for framework in &options.frameworks {
-        rows.push(measure(framework, &server, &request, &script, &options)?);
+        rows.push(measure(framework, &server, &request, &script.0, &options)?);
     }
     drop(script);
 
-    print_report(&rows, &options, request.body.len())?;
+    let mut out = io::stdout().lock();
+    out.write_all(report(&rows, &options, request.body.len()).as_bytes())
+        .map_err(failed("cannot print the results"))?;
     verdict(&rows, options.check)
+}
+
+/// A `--framework` value: one of [`FRAMEWORKS`].
+fn framework(name: &str) -> core::result::Result<&'static str, String> {
+    let found = FRAMEWORKS.into_iter().find(|known| *known == name);
+    found.ok_or_else(|| format!("expected one of {}", FRAMEWORKS.join(", ")))
+}
+
+/// A number of at least one.
+fn positive<T: FromStr + Default + PartialOrd>(text: &str) -> core::result::Result<T, String> {
+    text.parse()
+        .ok()
+        .filter(|number| *number > T::default())
+        .ok_or_else(|| String::from("expected a positive number"))
 }
 
 /// A step of the run on stderr, next to cargo's and wrk's progress. Losing
@@ -256,157 +213,47 @@ fn progress(message: &str) {
     let _ = writeln!(io::stderr().lock(), "loadtest: {message}");
 }
 
-/// The options, or `None` when help was asked for.
-fn parse_args(args: &[String]) -> Result<Option<Options>, LoadtestError> {
-    let mut options = Options {
-        frameworks: FRAMEWORKS.to_vec(),
-        duration_secs: DEFAULT_DURATION_SECS,
-        connections: DEFAULT_CONNECTIONS,
-        all_routes: false,
-        rounds: 1,
-        check: false,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or_else(|| LoadtestError::Usage(format!("{name} needs a value")))
-        };
-        match name {
-            "-h" | "--help" => return Ok(None),
-            "--check" => options.check = true,
-            "--all-routes" => options.all_routes = true,
-            "--framework" => {
-                let value = value()?;
-                let framework = FRAMEWORKS
-                    .into_iter()
-                    .find(|known| *known == value)
-                    .ok_or_else(|| {
-                        LoadtestError::Usage(format!(
-                            "unknown framework `{value}`: expected one of {}",
-                            FRAMEWORKS.join(", ")
-                        ))
-                    })?;
-                options.frameworks = vec![framework];
-            }
-            "--duration" => options.duration_secs = positive(name, &value()?)?,
-            "--connections" => options.connections = positive(name, &value()?)?,
-            "--rounds" => options.rounds = positive(name, &value()?)?,
-            other => return Err(LoadtestError::Usage(format!("unknown argument `{other}`"))),
-        }
-    }
-    Ok(Some(options))
-}
-
-fn positive<T>(name: &str, value: &str) -> Result<T, LoadtestError>
-where
-    T: core::str::FromStr + PartialOrd + From<u8>,
-{
-    value
-        .parse()
-        .ok()
-        .filter(|number| *number >= T::from(1))
-        .ok_or_else(|| {
-            LoadtestError::Usage(format!("{name} takes a positive number, not `{value}`"))
-        })
-}
-
-/// Runs with inherited output and fails unless it exits with status 0.
-fn run_checked(command: &mut Command) -> Result<(), LoadtestError> {
-    progress(&format!("$ {}", describe(command)));
-    let status = command.status().map_err(|error| LoadtestError::Spawn {
-        program: describe(command),
-        error,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(LoadtestError::CommandFailed {
-            command: describe(command),
-            status,
-        })
-    }
-}
-
-/// Runs and captures stdout, failing unless it exits with status 0.
-fn stdout_of(command: &mut Command) -> Result<Vec<u8>, LoadtestError> {
-    let output = command
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|error| LoadtestError::Spawn {
-            program: describe(command),
-            error,
-        })?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(LoadtestError::CommandFailed {
-            command: describe(command),
-            status: output.status,
-        })
-    }
-}
-
-const WRK_INSTALL: &str = "apt-get update && apt-get install -y wrk";
-
-/// Installs wrk with apt-get when it is missing and this runs as root;
-/// otherwise says how to install it.
-fn ensure_wrk() -> Result<(), LoadtestError> {
-    if wrk_installed() {
-        return Ok(());
-    }
-    if !is_root() {
-        return Err(LoadtestError::NoWrk {
-            command: "sudo apt-get update && sudo apt-get install -y wrk",
-        });
-    }
-    progress(&format!("wrk is missing; installing it: {WRK_INSTALL}"));
-    for args in [&["update"][..], &["install", "-y", "wrk"][..]] {
-        run_checked(
-            Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(Stdio::null()),
-        )?;
-    }
-    if wrk_installed() {
-        Ok(())
-    } else {
-        Err(LoadtestError::NoWrk {
-            command: WRK_INSTALL,
-        })
-    }
-}
-
-/// Whether `wrk` can be started; its `-v` exits non-zero, so only a failure
-/// to start counts.
-fn wrk_installed() -> bool {
-    Command::new("wrk")
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+/// Builds `loadtest-server` in release next to this binary, where
+/// `cargo run --release --bin loadtest` put it, and returns its path.
+fn build_server() -> Result<PathBuf> {
+    let this = std::env::current_exe().map_err(failed("cannot locate this binary"))?;
+    let dir = this
+        .parent()
+        .ok_or_else(|| Error::Failed(format!("{} has no directory", this.display())))?;
+    // The directory is `<target>/release`.
+    let target = dir.parent().unwrap_or(dir);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let mut build = Command::new(cargo);
+    build
+        .args([
+            "build",
+            "--release",
+            "--bin",
+            SERVER_BINARY,
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target)
+        .stdin(Stdio::null());
+    let shown = format!(
+        "cargo build --release --bin {SERVER_BINARY} --manifest-path {} --target-dir {}",
+        manifest.display(),
+        target.display()
+    );
+    progress(&format!("$ {shown}"));
+    let status = build
         .status()
-        .is_ok()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|output| output.status.success() && output.stdout.trim_ascii() == b"0")
+        .map_err(failed(format!("cannot start `{shown}`")))?;
+    if !status.success() {
+        return Err(Error::Failed(format!("`{shown}` failed: {status}")));
+    }
+    Ok(dir.join(format!("{SERVER_BINARY}{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// The request every run sends: the server's own body and signature, so
-/// this crate needs no HMAC of its own.
+/// this harness needs no HMAC of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SignedRequest {
     signature: String,
@@ -414,9 +261,25 @@ struct SignedRequest {
 }
 
 impl SignedRequest {
-    fn from_server(server: &Path) -> Result<Self, LoadtestError> {
-        Self::parse(&stdout_of(Command::new(server).arg("--print-request"))?)
-            .ok_or(LoadtestError::UnreadableRequest)
+    fn from_server(server: &Path) -> Result<Self> {
+        let shown = format!("{} --print-request", server.display());
+        let output = Command::new(server)
+            .arg("--print-request")
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(failed(format!("cannot start `{shown}`")))?;
+        if !output.status.success() {
+            return Err(Error::Failed(format!(
+                "`{shown}` failed: {}",
+                output.status
+            )));
+        }
+        Self::parse(&output.stdout).ok_or_else(|| {
+            Error::Failed(format!(
+                "`{shown}` did not print a signature line and a body"
+            ))
+        })
     }
 
     /// The signature line (64 hex digits), then the body.
@@ -442,31 +305,6 @@ impl SignedRequest {
         .into_bytes();
         request.extend_from_slice(&self.body);
         request
-    }
-}
-
-/// The wrk script, in a temporary file removed when this is dropped.
-#[derive(Debug)]
-struct Script {
-    path: PathBuf,
-}
-
-impl Script {
-    fn write(request: &SignedRequest) -> Result<Self, LoadtestError> {
-        let path = std::env::temp_dir().join(format!(
-            "protocol-webhooks-loadtest-{}.lua",
-            std::process::id()
-        ));
-        std::fs::write(&path, lua_script(request))
-            .map_err(io_error(format!("cannot write {}", path.display())))?;
-        Ok(Self { path })
-    }
-}
-
-impl Drop for Script {
-    fn drop(&mut self) {
-        // A leftover temporary file is harmless.
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -496,11 +334,92 @@ fn lua_string(bytes: &[u8]) -> String {
             b'"' => literal.push_str("\\\""),
             b'\\' => literal.push_str("\\\\"),
             b' '..=b'~' => literal.push(char::from(byte)),
-            other => literal.push_str(&format!("\\{other:03}")),
+            other => {
+                let _ = write!(literal, "\\{other:03}");
+            }
         }
     }
     literal.push('"');
     literal
+}
+
+/// A temporary file, removed when this is dropped.
+#[derive(Debug)]
+struct TempFile(PathBuf);
+
+impl TempFile {
+    /// A fresh name, ending in `extension`.
+    fn new(extension: &str) -> Self {
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let (pid, number) = (std::process::id(), MADE.fetch_add(1, Ordering::Relaxed));
+        let name = format!("protocol-webhooks-loadtest-{pid}-{number}.{extension}");
+        Self(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // A leftover temporary file is harmless, and there may be none.
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// A started child process whose stdout and stderr go to a temporary file,
+/// which, unlike a pipe left unread, never fills up and blocks it. Dropping
+/// the guard kills and reaps the process, so that no error path leaves it
+/// running, and removes the file.
+#[derive(Debug)]
+struct Logged {
+    child: Child,
+    log: TempFile,
+}
+
+impl Logged {
+    fn start(command: &mut Command, shown: &str) -> Result<Self> {
+        let log = TempFile::new("log");
+        let file =
+            File::create(&log.0).map_err(failed(format!("cannot create {}", log.0.display())))?;
+        let stderr = file
+            .try_clone()
+            .map_err(failed(format!("cannot open {}", log.0.display())))?;
+        let child = command
+            .stdout(file)
+            .stderr(stderr)
+            .spawn()
+            .map_err(failed(format!("cannot start {shown}")))?;
+        Ok(Self { child, log })
+    }
+
+    /// Everything it printed so far.
+    fn output(&self) -> String {
+        let bytes = fs::read(&self.log.0).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Its last lines, to explain a failure.
+    fn tail(&self) -> String {
+        let output = self.output();
+        let lines: Vec<&str> = output.lines().collect();
+        let tail = lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n");
+        if tail.is_empty() {
+            tail
+        } else {
+            format!("; its last output:\n{tail}")
+        }
+    }
+
+    fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        // Each fails only when the process has already exited and been
+        // reaped, which is the state wanted anyway.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// One framework's figures.
@@ -522,21 +441,24 @@ impl Row {
     }
 }
 
-/// Starts the server for `framework`, checks both routes, loads each in
+/// Starts the server for `framework`, checks every route, loads each in
 /// turn, and stops the server.
 fn measure(
     framework: &'static str,
     server: &Path,
     request: &SignedRequest,
-    script: &Script,
+    script: &Path,
     options: &Options,
-) -> Result<Row, LoadtestError> {
+) -> Result<Row> {
     let diagnostics: &[(&str, &str)] = if options.all_routes {
         &DIAGNOSTIC_ROUTES
     } else {
         &[]
     };
-    let port = free_port().map_err(io_error("cannot reserve a loopback port"))?;
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map_err(failed("cannot reserve a loopback port"))?
+        .port();
     // Every run of every route, the start-up and a margin: the server's own
     // deadline, should this process be killed without closing its stdin.
     let runs = (2 + diagnostics.len() as u64) * u64::from(options.rounds);
@@ -545,7 +467,16 @@ fn measure(
     progress(&format!(
         "{framework}: starting {SERVER_BINARY} on 127.0.0.1:{port}"
     ));
-    let mut server = start_server(server, framework, port, deadline)?;
+    let mut server = Logged::start(
+        Command::new(server)
+            .args(["--framework", framework, "--port", &port.to_string()])
+            .args(["--exit-after", &deadline.to_string(), "--watch-stdin"])
+            // The pipe stays open for as long as the child is held; its
+            // end-of-file tells the server to exit, should this process die
+            // without dropping the guard.
+            .stdin(Stdio::piped()),
+        SERVER_BINARY,
+    )?;
     // In the order they are loaded: raw first, `Webhook` last.
     let routes: Vec<&str> = [RAW_PATH]
         .into_iter()
@@ -564,10 +495,10 @@ fn measure(
             ));
             let result = run_wrk(script, port, path, options);
             if let Some(status) = server.exited() {
-                return Err(LoadtestError::ServerExited {
-                    status,
-                    log: server.log_tail(),
-                });
+                let log = server.tail();
+                return Err(Error::Failed(format!(
+                    "the server exited before the end of the run ({status}){log}"
+                )));
             }
             results.push(result?);
         }
@@ -591,7 +522,7 @@ fn measure(
 
 /// The one-minute load average, where the system reports one (Linux).
 fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
+    fs::read_to_string("/proc/loadavg")
         .ok()?
         .split_whitespace()
         .next()?
@@ -599,58 +530,31 @@ fn load_average() -> Option<f64> {
         .ok()
 }
 
-/// The server for `framework`, its output kept to explain a failure.
-fn start_server(
-    binary: &Path,
-    framework: &str,
-    port: u16,
-    deadline_secs: u64,
-) -> Result<Process, LoadtestError> {
-    Process::spawn_logged(
-        Command::new(binary)
-            .args(["--framework", framework, "--port"])
-            .arg(port.to_string())
-            .arg("--exit-after")
-            .arg(deadline_secs.to_string())
-            .arg("--watch-stdin")
-            // The pipe stays open for as long as the child is held; its
-            // end-of-file tells the server to exit, should this process die
-            // without dropping the guard.
-            .stdin(Stdio::piped()),
-    )
-    .map_err(|error| LoadtestError::Spawn {
-        program: binary.display().to_string(),
-        error,
-    })
-}
-
 /// Sends the signed request to `path` until it is answered 200, within
 /// [`READY_TIMEOUT`]: this is both the readiness check and the check that
 /// the route accepts what wrk will send.
-fn wait_until_ok(
-    server: &mut Process,
-    port: u16,
-    path: &str,
-    request: &SignedRequest,
-) -> Result<(), LoadtestError> {
+fn wait_until_ok(server: &mut Logged, port: u16, path: &str, request: &SignedRequest) -> Result {
     let http = request.http(path, port);
-    let outcome =
-        server.wait_until_ready(READY_TIMEOUT, POLL_INTERVAL, |_| match probe(port, &http) {
-            Ok(200) => Ok(()),
-            Ok(status) => Err(format!("last answer: {status}")),
-            Err(error) => Err(format!("last attempt: {error}")),
-        });
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(NotReady::Exited(status)) => Err(LoadtestError::ServerExited {
-            status,
-            log: server.log_tail(),
-        }),
-        Err(NotReady::TimedOut(detail)) => Err(LoadtestError::ServerNotReady {
-            route: path.to_owned(),
-            detail,
-            log: server.log_tail(),
-        }),
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let detail = match probe(port, &http) {
+            Ok(200) => return Ok(()),
+            Ok(status) => format!("last answer: {status}"),
+            Err(error) => format!("last attempt: {error}"),
+        };
+        if let Some(status) = server.exited() {
+            let log = server.tail();
+            return Err(Error::Failed(format!(
+                "the server exited before answering ({status}){log}"
+            )));
+        }
+        if Instant::now() >= deadline {
+            let (log, within) = (server.tail(), READY_TIMEOUT.as_secs());
+            return Err(Error::Failed(format!(
+                "the server did not answer 200 on {path} within {within} s ({detail}){log}"
+            )));
+        }
+        thread::sleep(POLL_INTERVAL);
     }
 }
 
@@ -728,13 +632,7 @@ fn micros(figure: &str) -> Option<f64> {
 }
 
 /// Runs wrk against `path` and reads its summary; kills it if it overruns.
-fn run_wrk(
-    script: &Script,
-    port: u16,
-    path: &str,
-    options: &Options,
-) -> Result<WrkResult, LoadtestError> {
-    let url = format!("http://127.0.0.1:{port}{path}");
+fn run_wrk(script: &Path, port: u16, path: &str, options: &Options) -> Result<WrkResult> {
     let mut command = Command::new("wrk");
     command
         .arg(format!("-t{WRK_THREADS}"))
@@ -742,64 +640,35 @@ fn run_wrk(
         .arg(format!("-d{}s", options.duration_secs))
         .arg(format!("--timeout={WRK_TIMEOUT_SECS}s"))
         .arg("-s")
-        .arg(&script.path)
-        .arg(&url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(script)
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .stdin(Stdio::null());
     // Guarded, though bounded by its duration, so that an error path is
     // bounded too.
-    let mut wrk = Process::spawn(&mut command).map_err(|error| LoadtestError::Spawn {
-        program: describe(&command),
-        error,
-    })?;
-    let stdout = read_all(wrk.child_mut().stdout.take());
-    let stderr = read_all(wrk.child_mut().stderr.take());
-
+    let shown = "wrk (`cargo xtask loadtest` installs it)";
+    let mut wrk = Logged::start(&mut command, shown)?;
     let deadline = Instant::now() + Duration::from_secs(options.duration_secs) + WRK_GRACE;
     let status = loop {
-        if let Some(status) = wrk
-            .child_mut()
-            .try_wait()
-            .map_err(io_error("cannot wait for wrk"))?
-        {
+        if let Some(status) = wrk.exited() {
             break status;
         }
         if Instant::now() >= deadline {
-            return Err(LoadtestError::WrkOverran {
-                route: path.to_owned(),
-            });
+            let overrun = WRK_GRACE.as_secs();
+            return Err(Error::Failed(format!(
+                "wrk on {path} ran {overrun} s past its duration and was stopped"
+            )));
         }
         thread::sleep(POLL_INTERVAL);
     };
-    let output = format!(
-        "{}{}",
-        stdout.join().unwrap_or_default(),
-        stderr.join().unwrap_or_default()
-    );
+    let output = wrk.output();
     if !status.success() {
-        return Err(LoadtestError::CommandFailed {
-            command: format!("{} ({})", describe(&command), output.trim_end()),
-            status,
-        });
+        let output = output.trim_end();
+        return Err(Error::Failed(format!(
+            "wrk on {path} failed ({status}): {output}"
+        )));
     }
-    parse_wrk(&output).ok_or_else(|| LoadtestError::UnreadableWrk {
-        route: path.to_owned(),
-        output,
-    })
-}
-
-/// Reads a pipe to its end on another thread, so that a full pipe never
-/// stalls the program writing it.
-fn read_all(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            // What was read before an error is still worth reporting.
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
+    parse_wrk(&output)
+        .ok_or_else(|| Error::Failed(format!("cannot read wrk's result for {path}:\n{output}")))
 }
 
 /// Reads wrk's summary: `Requests/sec:` is required; the error lines are
@@ -807,9 +676,7 @@ fn read_all(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Stri
 fn parse_wrk(output: &str) -> Option<WrkResult> {
     let mut result = WrkResult {
         requests_per_sec: f64::NAN,
-        error_responses: 0,
-        socket_errors: 0,
-        mean_latency_us: None,
+        ..WrkResult::default()
     };
     for line in output.lines().map(str::trim) {
         if let Some(rate) = line.strip_prefix("Requests/sec:") {
@@ -831,13 +698,6 @@ fn parse_wrk(output: &str) -> Option<WrkResult> {
     result.requests_per_sec.is_finite().then_some(result)
 }
 
-/// The Markdown table, on stdout.
-fn print_report(rows: &[Row], options: &Options, body_len: usize) -> Result<(), LoadtestError> {
-    let mut out = io::stdout().lock();
-    out.write_all(report(rows, options, body_len).as_bytes())
-        .map_err(io_error("cannot print the results"))
-}
-
 fn report(rows: &[Row], options: &Options, body_len: usize) -> String {
     let cpus = thread::available_parallelism().map_or(0, usize::from);
     let mut text = format!(
@@ -848,10 +708,11 @@ fn report(rows: &[Row], options: &Options, body_len: usize) -> String {
          \"load\" is the one-minute load average before the framework's run.\n\n",
         options.connections, options.duration_secs, options.rounds
     );
-    text.push_str(&format!(
+    let _ = writeln!(
+        text,
         "| framework | raw req/s | verified req/s | verified / raw (target ≥ {TARGET_RATIO:.2}) \
-         | errors: non-2xx | errors: socket | load |\n"
-    ));
+         | errors: non-2xx | errors: socket | load |"
+    );
     text.push_str("|---|---:|---:|---|---:|---:|---:|\n");
     for row in rows {
         let ratio = row.ratio();
@@ -863,8 +724,9 @@ fn report(rows: &[Row], options: &Options, body_len: usize) -> String {
         let load = row
             .load_before
             .map_or_else(|| String::from("–"), |load| format!("{load:.2}"));
-        text.push_str(&format!(
-            "| {} | {:.0} [{}] | {:.0} [{}] | {ratio:.3} {verdict} | {} / {} | {} / {} | {load} |\n",
+        let _ = writeln!(
+            text,
+            "| {} | {:.0} [{}] | {:.0} [{}] | {ratio:.3} {verdict} | {} / {} | {} / {} | {load} |",
             row.framework,
             row.raw.requests_per_sec,
             row.raw.latency(),
@@ -874,7 +736,7 @@ fn report(rows: &[Row], options: &Options, body_len: usize) -> String {
             row.verified.error_responses,
             row.raw.socket_errors,
             row.verified.socket_errors,
-        ));
+        );
     }
     if let Some(first) = rows.iter().find(|row| !row.diagnostics.is_empty()) {
         text.push_str(&diagnostics_table(rows, first));
@@ -888,18 +750,18 @@ fn diagnostics_table(rows: &[Row], first: &Row) -> String {
     let mut text =
         String::from("\nEvery route, as req/s (fraction of raw):\n\n| framework | raw |");
     for (label, _) in &first.diagnostics {
-        text.push_str(&format!(" {label} |"));
+        let _ = write!(text, " {label} |");
     }
     text.push_str(" `Webhook` |\n|---|---:|");
     text.push_str(&"---:|".repeat(first.diagnostics.len() + 1));
     text.push('\n');
     for row in rows {
         let raw = row.raw.requests_per_sec;
-        text.push_str(&format!("| {} | {raw:.0} |", row.framework));
+        let _ = write!(text, "| {} | {raw:.0} |", row.framework);
         let routes = row.diagnostics.iter().map(|(_, result)| result);
         for result in routes.chain([&row.verified]) {
             let rate = result.requests_per_sec;
-            text.push_str(&format!(" {rate:.0} ({:.2}) |", rate / raw));
+            let _ = write!(text, " {rate:.0} ({:.2}) |", rate / raw);
         }
         text.push('\n');
     }
@@ -908,7 +770,7 @@ fn diagnostics_table(rows: &[Row], first: &Row) -> String {
 
 /// Error responses or failed requests always fail the run; a missed ratio
 /// only with `--check`, since it is a figure to judge on a quiet machine.
-fn verdict(rows: &[Row], check: bool) -> Result<(), LoadtestError> {
+fn verdict(rows: &[Row], check: bool) -> Result {
     let errors: Vec<String> = rows
         .iter()
         .flat_map(|row| {
@@ -929,77 +791,48 @@ fn verdict(rows: &[Row], check: bool) -> Result<(), LoadtestError> {
         })
         .collect();
     if !errors.is_empty() {
-        return Err(LoadtestError::Errors {
-            summary: errors.join("; "),
-        });
+        return Err(Error::Failed(format!(
+            "failed requests: {}",
+            errors.join("; ")
+        )));
     }
-    let missed: Vec<String> = rows
+    let missed: Vec<&str> = rows
         .iter()
         .filter(|row| row.ratio() < TARGET_RATIO)
-        .map(|row| row.framework.to_owned())
+        .map(|row| row.framework)
         .collect();
     if check && !missed.is_empty() {
-        return Err(LoadtestError::TargetMissed { frameworks: missed });
+        return Err(Error::Failed(format!(
+            "verified / raw below {TARGET_RATIO:.2} for {}",
+            missed.join(", ")
+        )));
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
+
     use super::*;
 
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| (*arg).to_owned()).collect()
-    }
-
-    fn parsed(args: &[&str]) -> Options {
-        parse_args(&strings(args))
-            .expect("valid arguments")
-            .expect("not help")
+    fn defaults() -> Options {
+        Options {
+            frameworks: FRAMEWORKS.to_vec(),
+            duration_secs: DEFAULT_DURATION_SECS,
+            connections: DEFAULT_CONNECTIONS,
+            all_routes: false,
+            rounds: 1,
+            check: false,
+        }
     }
 
     #[test]
-    fn arguments() {
-        assert_eq!(
-            parsed(&[]),
-            Options {
-                frameworks: FRAMEWORKS.to_vec(),
-                duration_secs: 10,
-                connections: 32,
-                all_routes: false,
-                rounds: 1,
-                check: false,
-            }
-        );
-        let options = parsed(&[
-            "--framework",
-            "rocket",
-            "--duration=3",
-            "--connections",
-            "8",
-            "--check",
-            "--all-routes",
-            "--rounds=4",
-        ]);
-        assert_eq!(options.rounds, 4);
-        assert_eq!(options.frameworks, ["rocket"]);
-        assert_eq!((options.duration_secs, options.connections), (3, 8));
-        assert!(options.check && options.all_routes);
-        assert_eq!(parsed(&["--framework=actix-web"]).frameworks, ["actix-web"]);
-
-        assert!(matches!(parse_args(&strings(&["--help"])), Ok(None)));
-        for wrong in [
-            &["--framework", "tide"][..],
-            &["--framework"],
-            &["--duration", "0"],
-            &["--connections", "many"],
-            &["--release"],
-        ] {
-            assert!(
-                matches!(parse_args(&strings(wrong)), Err(LoadtestError::Usage(_))),
-                "{wrong:?}"
-            );
-        }
+    fn option_values() {
+        assert_eq!(positive::<u32>("8"), Ok(8));
+        assert!(positive::<u32>("0").is_err() && positive::<u64>("many").is_err());
+        assert_eq!(framework("warp"), Ok("warp"));
+        assert!(framework("tide").is_err());
     }
 
     #[test]
@@ -1098,17 +931,14 @@ Transfer/sec:      4.02MB
             run(50.0, 2, None),
             run(60.0, 1, Some(1700.0)),
         ]);
-        assert_eq!(combined, run(70.0, 3, Some(1000.0)).with_socket_errors(3));
+        let expected = WrkResult {
+            socket_errors: 3,
+            ..run(70.0, 3, Some(1000.0))
+        };
+        assert_eq!(combined, expected);
         assert_eq!(combined.latency(), "1.00 ms");
         assert_eq!(run(1.0, 0, Some(612.4)).latency(), "612 µs");
         assert_eq!(WrkResult::combine(&[]).requests_per_sec, 0.0);
-    }
-
-    impl WrkResult {
-        fn with_socket_errors(mut self, count: u64) -> Self {
-            self.socket_errors = count;
-            self
-        }
     }
 
     fn row(framework: &'static str, raw: f64, verified: f64, errors: u64) -> Row {
@@ -1127,14 +957,20 @@ Transfer/sec:      4.02MB
         }
     }
 
+    fn failure(result: Result) -> String {
+        match result {
+            Err(Error::Failed(message)) => message,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
     #[test]
     fn report_and_verdict() {
-        let options = parsed(&[]);
         let rows = [
             row("axum", 50_000.0, 45_000.0, 0),
             row("poem", 50_000.0, 35_000.0, 0),
         ];
-        let text = report(&rows, &options, 880);
+        let text = report(&rows, &defaults(), 880);
         assert!(
             text.contains(
                 "| axum | 50000 [1.00 ms] | 45000 [1.00 ms] | 0.900 met | 0 / 0 | 0 / 0 | 0.50 |"
@@ -1148,14 +984,14 @@ Transfer/sec:      4.02MB
         );
 
         assert!(verdict(&rows, false).is_ok());
-        assert!(matches!(
-            verdict(&rows, true),
-            Err(LoadtestError::TargetMissed { frameworks }) if frameworks == ["poem"]
-        ));
-        assert!(matches!(
-            verdict(&[row("warp", 1.0, 1.0, 3)], false),
-            Err(LoadtestError::Errors { .. })
-        ));
+        assert_eq!(
+            failure(verdict(&rows, true)),
+            "verified / raw below 0.80 for poem"
+        );
+        assert!(
+            failure(verdict(&[row("warp", 1.0, 1.0, 3)], false))
+                .starts_with("failed requests: warp /raw: 3 error responses")
+        );
     }
 
     #[test]
@@ -1169,7 +1005,11 @@ Transfer/sec:      4.02MB
             (DIAGNOSTIC_ROUTES[1].1, raw_webhook.clone()),
             (DIAGNOSTIC_ROUTES[2].1, json_checked),
         ];
-        let text = report(&[with_all.clone()], &parsed(&["--all-routes"]), 880);
+        let options = Options {
+            all_routes: true,
+            ..defaults()
+        };
+        let text = report(&[with_all.clone()], &options, 880);
         assert!(
             text.contains(
                 "| framework | raw | bytes + `verify_event` by hand | `RawWebhook` (no parse) \
@@ -1183,17 +1023,14 @@ Transfer/sec:      4.02MB
         let mut failing = raw_webhook;
         failing.socket_errors = 1;
         with_all.diagnostics[1].1 = failing;
-        assert!(matches!(
-            verdict(&[with_all], false),
-            Err(LoadtestError::Errors { summary }) if summary.contains("`RawWebhook` (no parse)")
-        ));
+        assert!(failure(verdict(&[with_all], false)).contains("`RawWebhook` (no parse)"));
     }
 
     /// A stand-in server that answers one request: the probe, tested
     /// without the real server.
     #[test]
     fn probe_reads_the_status() {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         let port = listener.local_addr().expect("address").port();
         let answer = thread::spawn(move || {
             let (mut stream, _) = listener.accept().expect("accept");
@@ -1208,5 +1045,23 @@ Transfer/sec:      4.02MB
             401
         );
         answer.join().expect("answered once");
+    }
+
+    #[test]
+    fn a_logged_process_is_stopped_and_its_log_removed() {
+        let mut process = Logged::start(
+            Command::new("sh").args(["-c", "echo ready; exec sleep 30"]),
+            "sh",
+        )
+        .expect("sh starts");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while !process.output().contains("ready") && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(process.tail(), "; its last output:\nready");
+        assert_eq!(process.exited(), None);
+        let log = process.log.0.clone();
+        drop(process);
+        assert!(!log.exists());
     }
 }
