@@ -38,11 +38,7 @@ async fn not_found() -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let settings = match example_shared::start("example-actix-web") {
-        Ok(settings) => settings,
-        Err(code) => return code,
-    };
-    example_shared::exit(serve(&settings).await)
+    example_shared::run("example-actix-web", async |settings| serve(&settings).await).await
 }
 
 async fn serve(settings: &Settings) -> std::io::Result<()> {

@@ -51,19 +51,21 @@ async fn not_found() -> impl IntoResponse {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match example_shared::start("example-axum") {
-        Ok(settings) => settings,
-        Err(code) => return code,
-    };
-    let app = Router::new()
+    example_shared::run("example-axum", async |settings| {
+        serve(app(&settings), &settings).await
+    })
+    .await
+}
+
+fn app(settings: &Settings) -> Router {
+    Router::new()
         .route(EVENT_PATH, post(on_webhook).fallback(wrong_method))
         .route(ONCE_PATH, post(on_webhook_once).fallback(wrong_method))
         .fallback(not_found)
         .with_state(AppState {
             webhooks: settings.config.clone(),
             dedup: example_shared::deduplicator(),
-        });
-    example_shared::exit(serve(app, &settings).await)
+        })
 }
 
 async fn serve(app: Router, settings: &Settings) -> std::io::Result<()> {

@@ -57,11 +57,10 @@ fn app(settings: &Settings) -> impl Endpoint + use<> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match example_shared::start("example-poem") {
-        Ok(settings) => settings,
-        Err(code) => return code,
-    };
-    example_shared::exit(serve(app(&settings), &settings).await)
+    example_shared::run("example-poem", async |settings| {
+        serve(app(&settings), &settings).await
+    })
+    .await
 }
 
 async fn serve(app: impl Endpoint + 'static, settings: &Settings) -> std::io::Result<()> {

@@ -68,11 +68,10 @@ fn not_found() -> RawJson<&'static str> {
 
 #[rocket::main]
 async fn main() -> ExitCode {
-    let settings = match example_shared::start("example-rocket") {
-        Ok(settings) => settings,
-        Err(code) => return code,
-    };
-    example_shared::exit(app(&settings).launch().await.map(drop))
+    example_shared::run("example-rocket", async |settings| {
+        app(&settings).launch().await.map(drop)
+    })
+    .await
 }
 
 fn app(settings: &Settings) -> Rocket<Build> {

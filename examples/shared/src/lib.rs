@@ -83,21 +83,20 @@ impl Settings {
     }
 }
 
-/// Reads the settings, then starts logging: what every example does first.
-///
-/// # Errors
-/// As [`Settings::from_env`]; nothing is logged then, the usage error is on
-/// stderr.
-pub fn start(program: &str) -> Result<Settings, ExitCode> {
-    let settings = Settings::from_env(program)?;
+/// The whole life of an example: reads the settings (a usage error goes to
+/// stderr with exit code 2, before anything is logged), starts logging,
+/// runs `serve`, and logs how it ended: `stopped`, or `server failed` and
+/// why, with exit code 1.
+pub async fn run<E: std::fmt::Display>(
+    program: &str,
+    serve: impl AsyncFnOnce(Settings) -> Result<(), E>,
+) -> ExitCode {
+    let settings = match Settings::from_env(program) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
     init_logging();
-    Ok(settings)
-}
-
-/// The exit code once the server has stopped, with its log line: `stopped`,
-/// or `server failed` and why.
-pub fn exit<E: std::fmt::Display>(served: Result<(), E>) -> ExitCode {
-    match served {
+    match serve(settings).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

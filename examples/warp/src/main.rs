@@ -85,11 +85,7 @@ fn routes(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match example_shared::start("example-warp") {
-        Ok(settings) => settings,
-        Err(code) => return code,
-    };
-    example_shared::exit(serve(&settings).await)
+    example_shared::run("example-warp", async |settings| serve(&settings).await).await
 }
 
 async fn serve(settings: &Settings) -> std::io::Result<()> {

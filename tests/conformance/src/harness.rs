@@ -91,6 +91,26 @@ pub struct TestResponse {
     pub retry_after: Option<String>,
 }
 
+impl TestResponse {
+    /// The answer of a framework built on `http` 1.x (axum, warp, poem,
+    /// hyper): its status, the headers the suite reads, and the body.
+    #[must_use]
+    pub fn new(status: u16, headers: &http::HeaderMap, body: Vec<u8>) -> Self {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            status,
+            content_type: header(http::header::CONTENT_TYPE),
+            body,
+            retry_after: header(http::header::RETRY_AFTER),
+        }
+    }
+}
+
 impl fmt::Debug for TestResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = &self.body[..self.body.len().min(300)];

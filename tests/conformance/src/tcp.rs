@@ -127,15 +127,8 @@ pub async fn stalled_body_is_refused_at_the_deadline(address: SocketAddr) {
         crate::EVENT_PATH,
         "0".repeat(64),
     );
-    let mut stream = TcpStream::connect(address).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("write head");
     let started = std::time::Instant::now();
-    let wait = crate::BODY_TIMEOUT + Duration::from_secs(5);
-    let text = match tokio::time::timeout(wait, read_head(&mut stream)).await {
-        Ok(Ok(head)) => head,
-        Ok(Err(error)) => format!("<read error {error}>"),
-        Err(_) => String::from("<timed out>"),
-    };
+    let text = answer_head(address, &head, crate::BODY_TIMEOUT + Duration::from_secs(5)).await;
     let waited = started.elapsed();
     assert!(
         text.starts_with("HTTP/1.1 408"),
@@ -176,13 +169,7 @@ async fn declared_length_over_limit_is_refused_before_the_body(address: SocketAd
     );
     // Nothing of the body is sent: the answer must come from the headers
     // alone, within the timeout.
-    let mut stream = TcpStream::connect(address).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("write head");
-    let text = match tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await {
-        Ok(Ok(head)) => head,
-        Ok(Err(error)) => format!("<read error {error}>"),
-        Err(_) => String::from("<timed out>"),
-    };
+    let text = answer_head(address, &head, Duration::from_secs(10)).await;
     assert!(
         text.starts_with("HTTP/1.1 413"),
         "declared Content-Length over the limit must get 413 before the body is sent, got {text:?}"
@@ -193,6 +180,18 @@ async fn declared_length_over_limit_is_refused_before_the_body(address: SocketAd
         text.to_ascii_lowercase().contains("connection: close"),
         "a 413 must carry Connection: close, got {text:?}"
     );
+}
+
+/// Sends `request` on a new connection, leaves it open, and returns the
+/// head of the answer that comes within `wait`, or what went wrong.
+async fn answer_head(address: SocketAddr, request: &str, wait: Duration) -> String {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    match tokio::time::timeout(wait, read_head(&mut stream)).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(error)) => format!("<read error {error}>"),
+        Err(_) => String::from("<timed out>"),
+    }
 }
 
 /// Reads a response head, up to the blank line (or the end of the stream).

@@ -65,29 +65,14 @@ pub const EVENT_PATH: &str = "/webhooks";
 #[macro_export]
 macro_rules! test_every_framework {
     ($run:path) => {
-        #[test]
-        fn axum() {
-            $run($crate::Framework::Axum);
-        }
-
-        #[test]
-        fn actix_web() {
-            $run($crate::Framework::ActixWeb);
-        }
-
-        #[test]
-        fn warp() {
-            $run($crate::Framework::Warp);
-        }
-
-        #[test]
-        fn rocket() {
-            $run($crate::Framework::Rocket);
-        }
-
-        #[test]
-        fn poem() {
-            $run($crate::Framework::Poem);
-        }
+        $crate::test_every_framework!($run: axum Axum, actix_web ActixWeb, warp Warp, rocket Rocket, poem Poem);
+    };
+    ($run:path: $($test:ident $framework:ident),*) => {
+        $(
+            #[test]
+            fn $test() {
+                $run($crate::Framework::$framework);
+            }
+        )*
     };
 }

@@ -10,7 +10,7 @@ use core::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::FromRef;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -87,26 +87,12 @@ impl Harness for InProcess {
             Ok(response) => response,
             Err(never) => match never {},
         };
-        let status = response.status().as_u16();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value: &HeaderValue| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header(CONTENT_TYPE);
-        let retry_after = header(RETRY_AFTER);
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
             .await
             .expect("in-memory response body")
             .to_vec();
-        TestResponse {
-            status,
-            content_type,
-            body,
-            retry_after,
-        }
+        TestResponse::new(parts.status.as_u16(), &parts.headers, body)
     }
 }
 

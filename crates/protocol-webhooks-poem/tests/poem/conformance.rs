@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use poem::http::StatusCode;
-use poem::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use poem::http::header::CONTENT_LENGTH;
 use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Body, Endpoint, EndpointExt, Response, Route, Server, handler, post};
@@ -74,28 +74,13 @@ impl<E: Endpoint> Harness for InProcess<E> {
                 .body(request.body)
         };
         let response = builder.send().await.0;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
         let body = response
             .into_body()
             .into_vec()
             .await
             .expect("in-process response body is readable");
-        TestResponse {
-            status,
-            content_type,
-            body,
-            retry_after,
-        }
+        TestResponse::new(status, &headers, body)
     }
 }
 

@@ -12,7 +12,7 @@ use protocol_webhooks_warp::{
 };
 use tower_service::Service;
 use warp::Filter;
-use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use warp::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use warp::reply::Reply;
 
@@ -80,7 +80,7 @@ where
             builder = builder.header(header_name(name), header_value(value));
         }
         let response = builder.body(&request.body).reply(&self.app).await;
-        test_response(
+        TestResponse::new(
             response.status().as_u16(),
             response.headers(),
             response.body().to_vec(),
@@ -123,7 +123,7 @@ where
             .await
             .map(|collected| collected.to_bytes().to_vec())
             .expect("response body");
-        test_response(status, &headers, body)
+        TestResponse::new(status, &headers, body)
     }
 }
 
@@ -133,21 +133,6 @@ fn header_name(name: &str) -> HeaderName {
 
 fn header_value(value: &[u8]) -> HeaderValue {
     HeaderValue::from_bytes(value).expect("suite header values are valid")
-}
-
-fn test_response(status: u16, headers: &warp::http::HeaderMap, body: Vec<u8>) -> TestResponse {
-    TestResponse {
-        status,
-        content_type: headers
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned),
-        body,
-        retry_after: headers
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned),
-    }
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ mod signed;
 #[cfg(feature = "test-util")]
 pub use signed::SignedRequest;
 
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::events::{EventType, Resource};
