@@ -22,9 +22,7 @@
 #![forbid(unsafe_code)]
 
 use criterion::measurement::WallTime;
-use criterion::{
-    BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use protocol_webhooks_benches::apps::{
     Handler, Signed, actix_apps, axum_apps, current_thread, poem_apps, rocket_apps, warp_apps,
 };
@@ -153,9 +151,4 @@ fn adapters(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = protocol_webhooks_benches::criterion();
-    targets = adapters
-}
-criterion_main!(benches);
+protocol_webhooks_benches::bench_main!(adapters);

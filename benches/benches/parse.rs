@@ -8,7 +8,7 @@
 
 use core::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::events::{Event, EventType};
 use protocol_webhooks::samples::{ATTACHMENT, MESSAGE_UPDATED_EVENT, sample_body};
@@ -80,9 +80,4 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = protocol_webhooks_benches::criterion();
-    targets = parse
-}
-criterion_main!(benches);
+protocol_webhooks_benches::bench_main!(parse);

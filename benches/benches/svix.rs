@@ -12,7 +12,7 @@
 use core::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use http::{HeaderMap, HeaderValue};
 use protocol_webhooks::Key;
 use protocol_webhooks_benches::{SECRET, SIZES, body, size_label};
@@ -81,9 +81,4 @@ fn svix(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = protocol_webhooks_benches::criterion();
-    targets = svix
-}
-criterion_main!(benches);
+protocol_webhooks_benches::bench_main!(svix);

@@ -10,7 +10,7 @@
 
 use core::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use hmac::{KeyInit, Mac};
 use protocol_webhooks::{Key, Signature};
 use protocol_webhooks_benches::{CHUNK, SECRET, SIZES, body, size_label};
@@ -91,9 +91,4 @@ fn overhead(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = protocol_webhooks_benches::criterion();
-    targets = verify, overhead
-}
-criterion_main!(benches);
+protocol_webhooks_benches::bench_main!(verify, overhead);

@@ -2,7 +2,7 @@
 //! framework, built from the same handlers so that every measurement
 //! compares like with like.
 //!
-//! Every module has the five handlers [`routes`] names, each answering 200
+//! Every module has the six handlers [`routes`] names, each answering 200
 //! for the [`Signed`] request:
 //!
 //! - `raw` takes the framework's plain bytes extractor and verifies nothing;
@@ -12,11 +12,14 @@
 //! - `json_checked` takes `RawWebhook`, then checks the body is JSON without
 //!   building anything from it: the least any extractor that refuses
 //!   malformed JSON must do after verifying;
-//! - `webhook` takes the adapter's `Webhook` ([`Handler::Ours`]).
+//! - `webhook` takes the adapter's `Webhook` ([`Handler::Ours`]);
+//! - `hand_written` takes the plain bytes and every value of the signature
+//!   header, the way the framework hands them out, and does the same checks
+//!   as `Webhook` by hand ([`crate::hand_written`]).
 //!
 //! The `adapters` benchmark and the `adapter_calls` example mount one
 //! handler at [`PATH`] (`app`, `service` or `client`); the load-test server
-//! mounts all five (`server`).
+//! mounts all six (`server`).
 
 use core::hint::black_box;
 
@@ -40,6 +43,9 @@ pub mod routes {
     pub const JSON_CHECKED: &str = "/json-checked";
     /// The adapter's `Webhook`: size limit, signature, typed event.
     pub const WEBHOOK: &str = "/webhooks";
+    /// The same checks written by hand: `hmac` and `serde_json`, no adapter
+    /// ([`crate::hand_written`]).
+    pub const HAND_WRITTEN: &str = "/hand-written";
 }
 
 /// Which handler an in-process app runs.
@@ -147,7 +153,7 @@ pub mod axum_apps {
     use axum::body::{Body, Bytes};
     use axum::extract::{FromRequest, Request, State};
     use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-    use axum::http::{HeaderValue, StatusCode};
+    use axum::http::{HeaderMap, HeaderValue, StatusCode};
     use axum::routing::post;
     use protocol_webhooks_axum::{RawWebhook, Webhook};
 
@@ -177,6 +183,15 @@ pub mod axum_apps {
     async fn raw_webhook(RawWebhook(body): RawWebhook) -> StatusCode {
         black_box(body);
         StatusCode::OK
+    }
+
+    /// `HeaderMap` and `Bytes`: how an axum handler reads a request by hand.
+    async fn hand_written(headers: HeaderMap, body: Bytes) -> StatusCode {
+        let signatures = headers.get_all(SIGNATURE_HEADER).iter();
+        status(crate::hand_written::status(
+            signatures.map(HeaderValue::as_bytes),
+            &body,
+        ))
     }
 
     async fn json_checked(RawWebhook(body): RawWebhook) -> StatusCode {
@@ -209,6 +224,7 @@ pub mod axum_apps {
             .route(routes::RAW_WEBHOOK, post(raw_webhook))
             .route(routes::JSON_CHECKED, post(json_checked))
             .route(routes::WEBHOOK, post(webhook))
+            .route(routes::HAND_WRITTEN, post(hand_written))
             .with_state(config)
     }
 
@@ -259,6 +275,14 @@ pub mod actix_apps {
         status(super::status_of(config.verify_event(&body, signature)))
     }
 
+    async fn hand_written(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+        let signatures = request.headers().get_all(SIGNATURE_HEADER);
+        status(crate::hand_written::status(
+            signatures.map(HeaderValue::as_bytes),
+            &body,
+        ))
+    }
+
     async fn raw_webhook(RawWebhook(body): RawWebhook) -> HttpResponse {
         black_box(body);
         HttpResponse::Ok().finish()
@@ -299,7 +323,8 @@ pub mod actix_apps {
             .route(routes::BY_HAND, web::post().to(by_hand))
             .route(routes::RAW_WEBHOOK, web::post().to(raw_webhook))
             .route(routes::JSON_CHECKED, web::post().to(json_checked))
-            .route(routes::WEBHOOK, web::post().to(webhook));
+            .route(routes::WEBHOOK, web::post().to(webhook))
+            .route(routes::HAND_WRITTEN, web::post().to(hand_written));
     }
 
     /// The signed request; `set_payload` also sets `Content-Length`, as a
@@ -320,7 +345,7 @@ pub mod warp_apps {
     use bytes::Bytes;
     use protocol_webhooks_warp::{RawWebhook, Webhook, raw_webhook, recover, webhook};
     use warp::Filter;
-    use warp::http::StatusCode;
+    use warp::http::{HeaderMap, HeaderValue, StatusCode};
     use warp::test::RequestBuilder;
 
     use super::{PATH, SIGNATURE_HEADER, Signed, WebhookConfig, black_box, routes};
@@ -362,6 +387,23 @@ pub mod warp_apps {
             .map(move |signature: Option<String>, body: Bytes| {
                 let outcome = config.verify_event(&body, signature.as_ref().map(String::as_bytes));
                 StatusCode::from_u16(super::status_of(outcome)).unwrap_or(StatusCode::BAD_REQUEST)
+            })
+            .recover(recover)
+    }
+
+    /// Every value of the signature header is only seen through
+    /// `headers_cloned`, as for the adapter.
+    fn hand_written(
+        body_limit: usize,
+    ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+        post_on(routes::HAND_WRITTEN)
+            .and(warp::header::headers_cloned())
+            .and(plain_body(body_limit))
+            .map(|headers: HeaderMap, body: Bytes| {
+                let signatures = headers.get_all(SIGNATURE_HEADER).iter();
+                let status =
+                    crate::hand_written::status(signatures.map(HeaderValue::as_bytes), &body);
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST)
             })
             .recover(recover)
     }
@@ -428,6 +470,7 @@ pub mod warp_apps {
             .or(by_hand(routes::BY_HAND, config.clone()))
             .or(raw_verified(config.clone()))
             .or(json_checked(config.clone()))
+            .or(hand_written(config.body_limit()))
             .or(verified(routes::WEBHOOK, config))
     }
 
@@ -499,6 +542,29 @@ pub mod rocket_apps {
         ))
     }
 
+    /// Every value of the signature header, the way a Rocket handler reads
+    /// a header that may repeat.
+    #[derive(Debug)]
+    pub struct SignatureHeaders<'r>(Vec<&'r str>);
+
+    #[rocket::async_trait]
+    impl<'r> FromRequest<'r> for SignatureHeaders<'r> {
+        type Error = Infallible;
+
+        async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Infallible> {
+            Outcome::Success(Self(request.headers().get(SIGNATURE_HEADER).collect()))
+        }
+    }
+
+    #[rocket::post("/", data = "<body>")]
+    fn hand_written(signatures: SignatureHeaders<'_>, body: Capped<Vec<u8>>) -> Status {
+        if !body.is_complete() {
+            return Status::PayloadTooLarge;
+        }
+        let signatures = signatures.0.into_iter().map(str::as_bytes);
+        Status::new(crate::hand_written::status(signatures, &body.into_inner()))
+    }
+
     #[rocket::post("/", data = "<webhook>")]
     fn raw_webhook(webhook: RawWebhook) -> Status {
         black_box(webhook);
@@ -555,6 +621,7 @@ pub mod rocket_apps {
             .mount(routes::RAW_WEBHOOK, rocket::routes![raw_webhook])
             .mount(routes::JSON_CHECKED, rocket::routes![json_checked])
             .mount(routes::WEBHOOK, rocket::routes![webhook])
+            .mount(routes::HAND_WRITTEN, rocket::routes![hand_written])
     }
 
     /// The signed request; the local client sets no `Content-Length` of its
@@ -618,6 +685,14 @@ pub mod poem_apps {
     }
 
     #[handler]
+    async fn hand_written(request: &Request, body: Bytes) -> StatusCode {
+        let signatures = request.headers().get_all(SIGNATURE_HEADER);
+        let status =
+            crate::hand_written::status(signatures.iter().map(HeaderValue::as_bytes), &body);
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    #[handler]
     async fn webhook(Webhook(event): Webhook) -> StatusCode {
         black_box(event);
         StatusCode::OK
@@ -640,6 +715,7 @@ pub mod poem_apps {
             .at(routes::RAW_WEBHOOK, post(raw_webhook))
             .at(routes::JSON_CHECKED, post(json_checked))
             .at(routes::WEBHOOK, post(webhook))
+            .at(routes::HAND_WRITTEN, post(hand_written))
             .data(config)
     }
 

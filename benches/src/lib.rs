@@ -5,6 +5,7 @@
 
 pub mod apps;
 pub mod frameworks;
+pub mod hand_written;
 
 pub use frameworks::FRAMEWORKS;
 
@@ -33,6 +34,20 @@ pub fn criterion() -> Criterion {
         .measurement_time(Duration::from_secs(3))
         .sample_size(40)
         .configure_from_args()
+}
+
+/// `criterion_group!` and `criterion_main!` for a benchmark file, with
+/// [`criterion`]'s settings and `targets` as the benchmark functions.
+#[macro_export]
+macro_rules! bench_main {
+    ($($target:path),+ $(,)?) => {
+        criterion::criterion_group! {
+            name = benches;
+            config = $crate::criterion();
+            targets = $($target),+
+        }
+        criterion::criterion_main!(benches);
+    };
 }
 
 /// A size as benchmark ids and tables show it: `256B`, `1KiB`, `16KiB`, `1MiB`.

@@ -60,14 +60,23 @@ const RAW_PATH: &str = "/raw";
 const VERIFIED_PATH: &str = "/webhooks";
 /// The routes `--all-routes` adds, with the names the second table gives
 /// them, loaded between the two above.
-const DIAGNOSTIC_ROUTES: [(&str, &str); 3] = [
+const DIAGNOSTIC_ROUTES: [(&str, &str); 4] = [
     ("/by-hand", "bytes + `verify_event` by hand"),
-    ("/raw-webhook", "`RawWebhook` (no parse)"),
+    (HAND_WRITTEN.0, HAND_WRITTEN.1),
+    (RAW_WEBHOOK.0, RAW_WEBHOOK.1),
     (
         "/json-checked",
         "`RawWebhook` + JSON syntax check (no model)",
     ),
 ];
+/// The same checks as `Webhook` written by hand with `hmac` and
+/// `serde_json`: `Webhook` must serve at least as many requests.
+const HAND_WRITTEN: (&str, &str) = ("/hand-written", "hand-written: `hmac` + `serde_json`");
+/// `RawWebhook`: at least [`RAW_WEBHOOK_FLOOR`] of the plain route.
+const RAW_WEBHOOK: (&str, &str) = ("/raw-webhook", "`RawWebhook` (no parse)");
+/// The floors the `--all-routes` table checks.
+const WEBHOOK_FLOOR: f64 = 1.00;
+const RAW_WEBHOOK_FLOOR: f64 = 0.85;
 
 const SERVER_BINARY: &str = "loadtest-server";
 
@@ -740,6 +749,40 @@ fn report(rows: &[Row], options: &Options, body_len: usize) -> String {
     }
     if let Some(first) = rows.iter().find(|row| !row.diagnostics.is_empty()) {
         text.push_str(&diagnostics_table(rows, first));
+        text.push_str(&floors_table(rows));
+    }
+    text
+}
+
+/// `Webhook` against the same checks written by hand, and `RawWebhook`
+/// against the plain route, each pair from the same run.
+fn floors_table(rows: &[Row]) -> String {
+    let mut text = format!(
+        "\n| framework | `Webhook` / hand-written (floor {WEBHOOK_FLOOR:.2}) \
+         | `RawWebhook` / raw (floor {RAW_WEBHOOK_FLOOR:.2}) |\n|---|---|---|\n"
+    );
+    let verdict = |ratio: f64, floor: f64| {
+        if ratio >= floor { "met" } else { "**missed**" }
+    };
+    for row in rows {
+        let rate = |label: &str| {
+            row.diagnostics
+                .iter()
+                .find(|(name, _)| *name == label)
+                .map(|(_, result)| result.requests_per_sec)
+        };
+        let (Some(hand), Some(raw_webhook)) = (rate(HAND_WRITTEN.1), rate(RAW_WEBHOOK.1)) else {
+            continue;
+        };
+        let webhook = row.verified.requests_per_sec / hand;
+        let raw = raw_webhook / row.raw.requests_per_sec;
+        let _ = writeln!(
+            text,
+            "| {} | {webhook:.3} {} | {raw:.3} {} |",
+            row.framework,
+            verdict(webhook, WEBHOOK_FLOOR),
+            verdict(raw, RAW_WEBHOOK_FLOOR),
+        );
     }
     text
 }
@@ -998,12 +1041,14 @@ Transfer/sec:      4.02MB
     fn every_route_table() {
         let mut with_all = row("actix-web", 80_000.0, 60_000.0, 0);
         let by_hand = row("", 62_000.0, 0.0, 0).raw;
+        let hand_written = row("", 58_000.0, 0.0, 0).raw;
         let raw_webhook = row("", 76_000.0, 0.0, 0).raw;
         let json_checked = row("", 68_000.0, 0.0, 0).raw;
         with_all.diagnostics = vec![
             (DIAGNOSTIC_ROUTES[0].1, by_hand),
-            (DIAGNOSTIC_ROUTES[1].1, raw_webhook.clone()),
-            (DIAGNOSTIC_ROUTES[2].1, json_checked),
+            (DIAGNOSTIC_ROUTES[1].1, hand_written),
+            (DIAGNOSTIC_ROUTES[2].1, raw_webhook.clone()),
+            (DIAGNOSTIC_ROUTES[3].1, json_checked),
         ];
         let options = Options {
             all_routes: true,
@@ -1012,17 +1057,21 @@ Transfer/sec:      4.02MB
         let text = report(&[with_all.clone()], &options, 880);
         assert!(
             text.contains(
-                "| framework | raw | bytes + `verify_event` by hand | `RawWebhook` (no parse) \
-                 | `RawWebhook` + JSON syntax check (no model) | `Webhook` |\n\
-                 |---|---:|---:|---:|---:|---:|\n\
-                 | actix-web | 80000 | 62000 (0.78) | 76000 (0.95) | 68000 (0.85) | 60000 (0.75) |\n"
+                "| framework | raw | bytes + `verify_event` by hand | hand-written: `hmac` + `serde_json` \
+                 | `RawWebhook` (no parse) | `RawWebhook` + JSON syntax check (no model) | `Webhook` |\n\
+                 |---|---:|---:|---:|---:|---:|---:|\n\
+                 | actix-web | 80000 | 62000 (0.78) | 58000 (0.72) | 76000 (0.95) | 68000 (0.85) | 60000 (0.75) |\n"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| actix-web | 1.034 met | 0.950 met |"),
             "{text}"
         );
 
         let mut failing = raw_webhook;
         failing.socket_errors = 1;
-        with_all.diagnostics[1].1 = failing;
+        with_all.diagnostics[2].1 = failing;
         assert!(failure(verdict(&[with_all], false)).contains("`RawWebhook` (no parse)"));
     }
 

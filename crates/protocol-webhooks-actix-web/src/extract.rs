@@ -13,22 +13,22 @@ use crate::rejection::WebhookRejection;
 /// actix-web's payload stream is not `Send`, so neither is extraction.
 pub(crate) type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
-protocol_webhooks::__extractor_types! {
-    /// Extracts a verified, parsed Protocol event.
-    ///
-    /// The body is read under the configured limit, its `x-protocol-signature`
-    /// checked against the configured secrets, and only then parsed. On failure
-    /// the handler does not run and the client gets the
-    /// [`WebhookRejection`] answer (401, 413 or 400); without a registered
-    /// [`WebhookConfig`](crate::WebhookConfig) it gets a 500.
-    pub struct Webhook;
+/// Extracts a verified, parsed Protocol event.
+///
+/// The body is read under the configured limit, its `x-protocol-signature`
+/// checked against the configured secrets, and only then parsed. On failure
+/// the handler does not run and the client gets the
+/// [`WebhookRejection`] answer (401, 413 or 400); without a registered
+/// [`WebhookConfig`](crate::WebhookConfig) it gets a 500.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook(pub Event);
 
-    /// Extracts the verified raw body without parsing it, for receivers that
-    /// store or enqueue the bytes and parse later.
-    ///
-    /// Verification is the same as for [`Webhook`]: size, then signature.
-    pub struct RawWebhook;
-}
+/// Extracts the verified raw body without parsing it, for receivers that
+/// store or enqueue the bytes and parse later.
+///
+/// Verification is the same as for [`Webhook`]: size, then signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawWebhook(pub crate::VerifiedBody);
 
 impl FromRequest for Webhook {
     type Error = actix_web::Error;

@@ -3,23 +3,22 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-protocol_webhooks::__extractor_types! {
-    /// A webhook request the handler does not see, answered with the core's
-    /// [`Answer`](crate::Answer) as it is: its status, its JSON body and each
-    /// of its headers.
-    ///
-    /// The extractors fail with an [`actix_web::Error`] wrapping this type, so a
-    /// handler taking `Result<Webhook, actix_web::Error>` can inspect it with
-    /// [`actix_web::Error::as_error`] and [`answer`](Self::answer).
-    ///
-    /// A route without a registered [`WebhookConfig`](crate::WebhookConfig)
-    /// (or, for [`ClaimedWebhook`](crate::ClaimedWebhook), a
-    /// [`Deduplicator`](crate::Deduplicator)) is answered 500
-    /// `missing_configuration`, logged as an error naming what is missing:
-    /// register it with `App::app_data(value)` or
-    /// `App::app_data(web::Data::new(value))`.
-    pub struct WebhookRejection;
-}
+/// A webhook request the handler does not see, answered with the core's
+/// [`Answer`](crate::Answer) as it is: its status, its JSON body and each
+/// of its headers.
+///
+/// The extractors fail with an [`actix_web::Error`] wrapping this type, so a
+/// handler taking `Result<Webhook, actix_web::Error>` can inspect it with
+/// [`actix_web::Error::as_error`] and [`answer`](Self::answer).
+///
+/// A route without a registered [`WebhookConfig`](crate::WebhookConfig)
+/// (or, for [`ClaimedWebhook`](crate::ClaimedWebhook), a
+/// [`Deduplicator`](crate::Deduplicator)) is answered 500
+/// `missing_configuration`, logged as an error naming what is missing:
+/// register it with `App::app_data(value)` or
+/// `App::app_data(web::Data::new(value))`.
+#[derive(Debug)]
+pub struct WebhookRejection(pub(crate) crate::Answer);
 
 impl ResponseError for WebhookRejection {
     fn status_code(&self) -> StatusCode {

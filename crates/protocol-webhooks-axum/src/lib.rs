@@ -10,4 +10,6 @@ pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use protocol_webhooks;
 pub use protocol_webhooks::prelude::*;
+
+protocol_webhooks::__impl_extractor!(Webhook, RawWebhook, ClaimedWebhook, WebhookRejection);
 pub use rejection::WebhookRejection;

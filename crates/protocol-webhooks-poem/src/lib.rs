@@ -10,6 +10,8 @@ mod rejection;
 pub use protocol_webhooks;
 pub use protocol_webhooks::prelude::*;
 
+protocol_webhooks::__impl_extractor!(Webhook, RawWebhook, ClaimedWebhook, WebhookRejection);
+
 pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use rejection::WebhookRejection;

@@ -8,35 +8,35 @@ use crate::WebhookRejection;
 use crate::body::read_verified;
 use crate::outcome::{managed, outcome};
 
-protocol_webhooks::__extractor_types! {
-    /// A data guard yielding the verified, parsed event.
-    ///
-    /// The handler runs only for a request whose body is within the limit,
-    /// carries a valid `x-protocol-signature` and parses as an event. Otherwise
-    /// the guard fails with the rejection's status, which the
-    /// [`catchers`](crate::catchers) answer with Protocol's JSON error body.
-    ///
-    /// ```
-    /// use protocol_webhooks_rocket::{Payload, Webhook};
-    ///
-    /// #[rocket::post("/webhooks", data = "<webhook>")]
-    /// fn on_webhook(webhook: Webhook) -> &'static str {
-    ///     let Webhook(event) = webhook;
-    ///     match event.payload {
-    ///         Payload::Message(_) => "message",
-    ///         _ => "other",
-    ///     }
-    /// }
-    /// ```
-    pub struct Webhook;
+/// A data guard yielding the verified, parsed event.
+///
+/// The handler runs only for a request whose body is within the limit,
+/// carries a valid `x-protocol-signature` and parses as an event. Otherwise
+/// the guard fails with the rejection's status, which the
+/// [`catchers`](crate::catchers) answer with Protocol's JSON error body.
+///
+/// ```
+/// use protocol_webhooks_rocket::{Payload, Webhook};
+///
+/// #[rocket::post("/webhooks", data = "<webhook>")]
+/// fn on_webhook(webhook: Webhook) -> &'static str {
+///     let Webhook(event) = webhook;
+///     match event.payload {
+///         Payload::Message(_) => "message",
+///         _ => "other",
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook(pub crate::Event);
 
-    /// A data guard yielding only the verified raw body, for handlers that store
-    /// or enqueue the exact bytes and parse them later.
-    ///
-    /// The size limit and the signature are checked as for [`Webhook`]; the
-    /// body is not parsed, so any authentic bytes pass.
-    pub struct RawWebhook;
-}
+/// A data guard yielding only the verified raw body, for handlers that store
+/// or enqueue the exact bytes and parse them later.
+///
+/// The size limit and the signature are checked as for [`Webhook`]; the
+/// body is not parsed, so any authentic bytes pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawWebhook(pub VerifiedBody);
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for Webhook {

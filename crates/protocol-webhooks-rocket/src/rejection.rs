@@ -7,27 +7,26 @@ use rocket::Request;
 use rocket::http::Status;
 use rocket::response::{self, Responder, Response};
 
-protocol_webhooks::__extractor_types! {
-    /// Why a webhook guard did not hand the request to the handler: the
-    /// core's [`Answer`](protocol_webhooks::Answer), sent as Protocol's JSON
-    /// error body.
-    ///
-    /// A refused request (401, 413, 400), an event another delivery handles
-    /// or handled (409, 200, or 503 when the store is down; for
-    /// [`ClaimedWebhook`](crate::ClaimedWebhook)), or 500 when the server
-    /// lacks what the guard needs. For that 500, manage a
-    /// [`WebhookConfig`](protocol_webhooks::WebhookConfig) and, for
-    /// `ClaimedWebhook`, a [`Deduplicator`](protocol_webhooks::dedup::Deduplicator):
-    /// attach [`WebhookFairing`](crate::WebhookFairing) (with
-    /// [`with_deduplicator`](crate::WebhookFairing::with_deduplicator)), or
-    /// `rocket.manage(config).manage(deduplicator)`. As a [`Responder`] it
-    /// answers the answer's status, body and headers (`Content-Type`, and
-    /// `Retry-After` or `Connection: close` when they apply).
-    ///
-    /// Take `Result<Webhook, WebhookRejection>` as the data guard to handle a
-    /// rejection in the handler instead of in the [`catchers`](crate::catchers).
-    pub struct WebhookRejection;
-}
+/// Why a webhook guard did not hand the request to the handler: the
+/// core's [`Answer`](protocol_webhooks::Answer), sent as Protocol's JSON
+/// error body.
+///
+/// A refused request (401, 413, 400), an event another delivery handles
+/// or handled (409, 200, or 503 when the store is down; for
+/// [`ClaimedWebhook`](crate::ClaimedWebhook)), or 500 when the server
+/// lacks what the guard needs. For that 500, manage a
+/// [`WebhookConfig`](protocol_webhooks::WebhookConfig) and, for
+/// `ClaimedWebhook`, a [`Deduplicator`](protocol_webhooks::dedup::Deduplicator):
+/// attach [`WebhookFairing`](crate::WebhookFairing) (with
+/// [`with_deduplicator`](crate::WebhookFairing::with_deduplicator)), or
+/// `rocket.manage(config).manage(deduplicator)`. As a [`Responder`] it
+/// answers the answer's status, body and headers (`Content-Type`, and
+/// `Retry-After` or `Connection: close` when they apply).
+///
+/// Take `Result<Webhook, WebhookRejection>` as the data guard to handle a
+/// rejection in the handler instead of in the [`catchers`](crate::catchers).
+#[derive(Debug)]
+pub struct WebhookRejection(pub(crate) crate::Answer);
 
 impl WebhookRejection {
     /// The HTTP status answered: 200 for an event already processed, an

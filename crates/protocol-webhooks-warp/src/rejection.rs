@@ -3,28 +3,27 @@
 
 use warp::reply::Response;
 
-protocol_webhooks::__extractor_types! {
-    /// Why a webhook did not reach the handler, as a warp rejection and reply.
-    ///
-    /// [`webhook`](crate::webhook), [`raw_webhook`](crate::raw_webhook) and
-    /// [`claimed_webhook`](crate::claimed_webhook) reject with it; [`recover`]
-    /// turns it into the core's [`Answer`](crate::Answer) exactly: its
-    /// status, Protocol's JSON error body and its headers (`Content-Type`,
-    /// `Retry-After` when the sender should come back, `Connection: close`
-    /// when the body was not read to its end). An event that was processed
-    /// already is "rejected" too, so that its handler does not run, and
-    /// answered 200.
-    ///
-    /// The filters take the configuration and the deduplicator as
-    /// arguments, so neither can be missing at run time; a filter of the
-    /// application's own that finds its settings missing can reject with
-    /// `WebhookRejection::from(Rejection::MissingConfiguration { .. })` to
-    /// be answered the same way.
-    ///
-    /// It is a newtype because warp's [`warp::Reply`] and
-    /// [`warp::reject::Reject`] cannot be implemented on the core's type here.
-    pub struct WebhookRejection;
-}
+/// Why a webhook did not reach the handler, as a warp rejection and reply.
+///
+/// [`webhook`](crate::webhook), [`raw_webhook`](crate::raw_webhook) and
+/// [`claimed_webhook`](crate::claimed_webhook) reject with it; [`recover`]
+/// turns it into the core's [`Answer`](crate::Answer) exactly: its
+/// status, Protocol's JSON error body and its headers (`Content-Type`,
+/// `Retry-After` when the sender should come back, `Connection: close`
+/// when the body was not read to its end). An event that was processed
+/// already is "rejected" too, so that its handler does not run, and
+/// answered 200.
+///
+/// The filters take the configuration and the deduplicator as
+/// arguments, so neither can be missing at run time; a filter of the
+/// application's own that finds its settings missing can reject with
+/// `WebhookRejection::from(Rejection::MissingConfiguration { .. })` to
+/// be answered the same way.
+///
+/// It is a newtype because warp's [`warp::Reply`] and
+/// [`warp::reject::Reject`] cannot be implemented on the core's type here.
+#[derive(Debug)]
+pub struct WebhookRejection(pub(crate) crate::Answer);
 
 impl WebhookRejection {
     /// The HTTP answer for this rejection.

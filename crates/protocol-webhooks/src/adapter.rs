@@ -1,50 +1,42 @@
 //! Support for the framework adapter crates, not for receivers.
 //!
-//! Each adapter needs its own `Webhook`, `RawWebhook` and `ClaimedWebhook`,
-//! since a framework's extractor traits can only be implemented there for
-//! types of that crate. This module exists so that the five adapters'
-//! extractor types are written once: the struct, the derives and the
-//! framework-independent methods come from here, while each adapter keeps
-//! the doc comments that speak of its framework and its extractor impls.
+//! Each adapter needs its own `Webhook`, `RawWebhook`, `ClaimedWebhook` and
+//! `WebhookRejection`, since a framework's extractor traits can only be
+//! implemented there for types of that crate. Each adapter writes those
+//! structs itself, with their derives and doc comments; this module adds
+//! the methods and impls that are the same in all five, as axum-core's
+//! `__impl_deref!` does, so that moving a handler from one framework to
+//! another changes nothing but the framework.
 
-/// Defines some of an adapter's extractor types with their shared derives,
-/// methods and `Deref` impls.
+/// Adds the framework-independent impls to an adapter's extractor types,
+/// named in one call from the crate root
+/// (`__impl_extractor!(Webhook, RawWebhook, ClaimedWebhook, WebhookRejection)`)
+/// and written by the adapter as:
 ///
-/// Takes any of these items, each after the adapter's own outer attributes
-/// (its doc comment):
-///
-/// - `pub struct Webhook;` for `Webhook(pub Event)`;
-/// - `pub struct RawWebhook;` for `RawWebhook(pub VerifiedBody)`;
-/// - `pub struct ClaimedWebhook;` for `ClaimedWebhook(pub ClaimedEvent)`,
-///   which needs the `std` feature;
-/// - `pub struct WebhookRejection;` for the wrapper of the `Answer` the
-///   adapter answers with: `answer`, `into_inner`, a crate-private `logged`
-///   constructor that writes the answer's log line, `From` the `Answer`, a
-///   `Rejection` or an `Unclaimed`, `Display` and `Error`. It needs the
-///   core's `tracing` feature. The response it becomes is the adapter's own.
-///
-/// Every adapter's types get the same derives and the same `Deref` to what
-/// they wrap, so moving a handler from one framework to another changes
-/// nothing but the framework.
+/// - `pub struct Webhook(pub Event);`: `into_inner` and `Deref` to the
+///   event;
+/// - `pub struct RawWebhook(pub VerifiedBody);`: `into_inner` and `Deref`
+///   to the body;
+/// - `pub struct ClaimedWebhook(pub ClaimedEvent);`: `into_inner`,
+///   `commit`, `release` and `Deref` to the claimed event;
+/// - `pub struct WebhookRejection(Answer);`: `answer`, `into_inner`, a
+///   crate-private `logged` constructor that writes the answer's log line
+///   (the core's `tracing` feature), `method_not_allowed`, `From` the
+///   `Answer`, a `Rejection` or an `Unclaimed`, `Display` and `Error`. The
+///   response it becomes is the adapter's own.
 ///
 /// The generated method docs name the core's items without links: rustdoc
 /// does not resolve links in docs expanded from another crate's macro the
 /// same way in every adapter.
 ///
 /// ```
-/// protocol_webhooks::__extractor_types! {
-///     /// A verified event.
-///     pub struct Webhook;
-///
-///     /// A verified body.
-///     pub struct RawWebhook;
-///
-///     /// A verified event whose id is claimed.
-///     pub struct ClaimedWebhook;
-/// }
-///
 /// use protocol_webhooks::samples::SignedRequest;
 /// use protocol_webhooks::{RequestHead, VerifiedBody, WebhookConfig};
+///
+/// /// A verified body.
+/// #[derive(Debug, Clone, PartialEq, Eq)]
+/// pub struct RawWebhook(pub VerifiedBody);
+/// protocol_webhooks::__impl_extractor!(RawWebhook);
 ///
 /// let config = WebhookConfig::new("whsec_test")?;
 /// let request = SignedRequest::new("whsec_test", "{}")?;
@@ -57,14 +49,12 @@
 /// ```
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __extractor_types {
-    () => {};
-
-    ($(#[$attr:meta])* pub struct Webhook; $($rest:tt)*) => {
-        $(#[$attr])*
-        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
-        pub struct Webhook(pub $crate::events::Event);
-
+macro_rules! __impl_extractor {
+    ($first:ident, $($rest:ident),+ $(,)?) => {
+        $crate::__impl_extractor!($first);
+        $crate::__impl_extractor!($($rest),+);
+    };
+    (Webhook) => {
         impl Webhook {
             /// Takes the event.
             #[must_use]
@@ -80,20 +70,9 @@ macro_rules! __extractor_types {
                 &self.0
             }
         }
-
-        $crate::__extractor_types! { $($rest)* }
     };
 
-    ($(#[$attr:meta])* pub struct RawWebhook; $($rest:tt)*) => {
-        $(#[$attr])*
-        #[derive(
-            ::core::fmt::Debug,
-            ::core::clone::Clone,
-            ::core::cmp::PartialEq,
-            ::core::cmp::Eq,
-        )]
-        pub struct RawWebhook(pub $crate::VerifiedBody);
-
+    (RawWebhook) => {
         impl RawWebhook {
             /// Takes the verified body.
             #[must_use]
@@ -109,16 +88,9 @@ macro_rules! __extractor_types {
                 &self.0
             }
         }
-
-        $crate::__extractor_types! { $($rest)* }
     };
 
-    ($(#[$attr:meta])* pub struct ClaimedWebhook; $($rest:tt)*) => {
-        $(#[$attr])*
-        #[derive(::core::fmt::Debug)]
-        #[must_use = "dropping the claimed webhook releases the claim: commit it once the handler succeeded"]
-        pub struct ClaimedWebhook(pub $crate::dedup::ClaimedEvent);
-
+    (ClaimedWebhook) => {
         impl ClaimedWebhook {
             /// Takes the claimed event, e.g. to split it with
             /// `ClaimedEvent::into_parts`.
@@ -158,15 +130,9 @@ macro_rules! __extractor_types {
                 &self.0
             }
         }
-
-        $crate::__extractor_types! { $($rest)* }
     };
 
-    ($(#[$attr:meta])* pub struct WebhookRejection; $($rest:tt)*) => {
-        $(#[$attr])*
-        #[derive(::core::fmt::Debug)]
-        pub struct WebhookRejection($crate::Answer);
-
+    (WebhookRejection) => {
         impl WebhookRejection {
             /// The answer the request gets instead of the handler's.
             #[must_use]
@@ -229,7 +195,5 @@ macro_rules! __extractor_types {
                 ::core::error::Error::source(&self.0)
             }
         }
-
-        $crate::__extractor_types! { $($rest)* }
     };
 }

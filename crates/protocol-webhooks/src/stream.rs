@@ -50,17 +50,26 @@ impl BodyCollector {
         B: Buf,
     {
         let mut body = pin!(body);
-        // Only polled, and so only registered with the timer, while the
-        // body keeps the reader waiting.
+        // Made, and so registered with the timer, only once the body keeps
+        // the reader waiting: a body that is already there, as most
+        // webhooks are, costs no timer. The deadline then starts a moment
+        // after reading did, when the first bytes were taken.
         #[cfg(feature = "tokio")]
-        let (after, mut deadline) = (self.timeout, pin!(tokio::time::sleep(self.timeout)));
+        let (after, mut deadline) = (self.timeout, pin!(None::<tokio::time::Sleep>));
         loop {
             let next = poll_fn(|cx| match body.as_mut().poll_next(cx) {
                 Poll::Ready(chunk) => Poll::Ready(Ok::<_, Rejection>(chunk)),
                 #[cfg(feature = "tokio")]
-                Poll::Pending if deadline.as_mut().poll(cx).is_ready() => {
-                    Poll::Ready(Err(Rejection::BodyTimeout { after }))
+                Poll::Pending => {
+                    if deadline.is_none() {
+                        deadline.set(Some(tokio::time::sleep(after)));
+                    }
+                    match deadline.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
+                        Some(Poll::Ready(())) => Poll::Ready(Err(Rejection::BodyTimeout { after })),
+                        _ => Poll::Pending,
+                    }
                 }
+                #[cfg(not(feature = "tokio"))]
                 Poll::Pending => Poll::Pending,
             })
             .await?;
