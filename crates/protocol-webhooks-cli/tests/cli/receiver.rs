@@ -56,9 +56,7 @@ impl Receiver {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    if let Some(request) = serve(stream, config.as_ref()) {
-                        received.lock().expect("lock").push(request);
-                    }
+                    serve(stream, config.as_ref(), &received);
                 }
             })
         };
@@ -90,9 +88,14 @@ impl Drop for Receiver {
     }
 }
 
-/// Reads one request, answers it as every adapter does (or, without a
-/// config, always with 200), and closes.
-fn serve(stream: TcpStream, config: Option<&WebhookConfig>) -> Option<Received> {
+/// Reads one request, records it, answers it as every adapter does (or,
+/// without a config, always with 200), and closes. The record comes first:
+/// a client that has its answer may look at `received` at once.
+fn serve(
+    stream: TcpStream,
+    config: Option<&WebhookConfig>,
+    received: &Mutex<Vec<Received>>,
+) -> Option<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
@@ -133,14 +136,16 @@ fn serve(stream: TcpStream, config: Option<&WebhookConfig>) -> Option<Received> 
         let mut body = vec![0; length];
         reader.read_exact(&mut body).ok()?;
         let Some(config) = config else {
-            return respond(stream, 200, "{}").then_some(Received {
+            let request = Received {
                 method,
                 path,
                 content_type,
                 signature,
                 body,
                 status: 200,
-            });
+            };
+            received.lock().expect("lock").push(request);
+            return respond(stream, 200, "{}").then_some(());
         };
         match config.verify_event(&body, signature.as_deref().map(str::as_bytes)) {
             Ok(event) => {
@@ -158,14 +163,16 @@ fn serve(stream: TcpStream, config: Option<&WebhookConfig>) -> Option<Received> 
         }
     };
 
-    respond(stream, status, &answer).then_some(Received {
+    let request = Received {
         method,
         path,
         content_type,
         signature,
         body,
         status,
-    })
+    };
+    received.lock().expect("lock").push(request);
+    respond(stream, status, &answer).then_some(())
 }
 
 /// Writes a JSON answer; false when the client has gone.
