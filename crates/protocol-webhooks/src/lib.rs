@@ -29,6 +29,8 @@ mod body;
 #[cfg(feature = "alloc")]
 mod config;
 #[cfg(feature = "tokio")]
+mod deadline;
+#[cfg(feature = "tokio")]
 mod reader;
 #[cfg(feature = "stream")]
 mod stream;

@@ -2,9 +2,11 @@
 //! rocket's is.
 
 use alloc::vec;
+use core::future::poll_fn;
 use core::pin::pin;
+use core::task::Poll;
 
-use tokio::io::{AsyncRead, AsyncReadExt as _};
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::{BodyCollector, Rejection, VerifiedBody};
 
@@ -27,15 +29,8 @@ impl BodyCollector {
         mut self,
         body: R,
     ) -> Result<VerifiedBody, Rejection> {
-        let after = self.timeout;
-        tokio::time::timeout(after, self.read_all(body))
-            .await
-            .map_err(|_| Rejection::BodyTimeout { after })??;
-        self.finish()
-    }
-
-    async fn read_all<R: AsyncRead>(&mut self, body: R) -> Result<(), Rejection> {
         let mut body = pin!(body);
+        let (after, mut deadline) = (self.timeout, pin!(None::<tokio::time::Sleep>));
         // A typical webhook is a few KiB: a buffer the size of the declared
         // body (and the byte that shows its end) costs less to zero than
         // 16 KiB per request.
@@ -44,12 +39,19 @@ impl BodyCollector {
             .and_then(|length| usize::try_from(length.saturating_add(1)).ok());
         let mut chunk = vec![0; wanted.map_or(READ_CHUNK, |wanted| wanted.min(READ_CHUNK))];
         loop {
-            let read = body
-                .read(&mut chunk)
-                .await
-                .map_err(|_| Rejection::IncompleteBody)?;
+            let read = poll_fn(|cx| {
+                let mut filled = ReadBuf::new(&mut chunk);
+                match body.as_mut().poll_read(cx, &mut filled) {
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(filled.filled().len())),
+                    Poll::Ready(Err(_)) => Poll::Ready(Err(Rejection::IncompleteBody)),
+                    Poll::Pending => {
+                        crate::deadline::poll_passed(deadline.as_mut(), after, cx).map(Err)
+                    }
+                }
+            })
+            .await?;
             match chunk.get(..read) {
-                Some([]) | None => return Ok(()),
+                Some([]) | None => return self.finish(),
                 Some(bytes) => self.push(bytes)?,
             }
         }

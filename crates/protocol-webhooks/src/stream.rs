@@ -50,10 +50,6 @@ impl BodyCollector {
         B: Buf,
     {
         let mut body = pin!(body);
-        // Made, and so registered with the timer, only once the body keeps
-        // the reader waiting: a body that is already there, as most
-        // webhooks are, costs no timer. The deadline then starts a moment
-        // after reading did, when the first bytes were taken.
         #[cfg(feature = "tokio")]
         let (after, mut deadline) = (self.timeout, pin!(None::<tokio::time::Sleep>));
         loop {
@@ -61,13 +57,7 @@ impl BodyCollector {
                 Poll::Ready(chunk) => Poll::Ready(Ok::<_, Rejection>(chunk)),
                 #[cfg(feature = "tokio")]
                 Poll::Pending => {
-                    if deadline.is_none() {
-                        deadline.set(Some(tokio::time::sleep(after)));
-                    }
-                    match deadline.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
-                        Some(Poll::Ready(())) => Poll::Ready(Err(Rejection::BodyTimeout { after })),
-                        _ => Poll::Pending,
-                    }
+                    crate::deadline::poll_passed(deadline.as_mut(), after, cx).map(Err)
                 }
                 #[cfg(not(feature = "tokio"))]
                 Poll::Pending => Poll::Pending,
