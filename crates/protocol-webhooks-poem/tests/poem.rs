@@ -11,3 +11,19 @@ mod conformance;
 mod registration;
 #[path = "poem/rejection.rs"]
 mod rejection;
+
+use poem::handler;
+use protocol_webhooks_poem::{RawWebhook, Webhook};
+
+/// Answers the event's id: the event route of the apps that test how the
+/// extractors are wired.
+#[handler]
+fn on_event(Webhook(event): Webhook) -> String {
+    event.id
+}
+
+/// Echoes the verified bytes.
+#[handler]
+fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
+    body.into_bytes()
+}

@@ -8,23 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use poem::http::StatusCode;
 use poem::http::header::CONNECTION;
 use poem::test::{TestClient, TestResponse};
-use poem::{Body, Endpoint, EndpointExt, Route, handler, post};
+use poem::{Body, Endpoint, EndpointExt, Route, post};
 use protocol_webhooks_conformance::capture;
-use protocol_webhooks_poem::{RawWebhook, Webhook, WebhookConfig};
+
+use crate::{on_event, on_raw};
+use protocol_webhooks_poem::WebhookConfig;
 
 const SECRET: &str = "whsec_body_test";
 const LIMIT: usize = 16;
 const CHUNK: &[u8] = b"12345678";
-
-#[handler]
-fn on_event(Webhook(event): Webhook) -> String {
-    event.id
-}
-
-#[handler]
-fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
-    body.into_bytes()
-}
 
 fn app() -> impl Endpoint {
     let config = WebhookConfig::new(SECRET)

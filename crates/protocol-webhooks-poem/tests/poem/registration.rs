@@ -9,23 +9,13 @@ use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{Body, Endpoint, EndpointExt, Route, handler, post};
 use protocol_webhooks_conformance::capture;
+
+use crate::{on_event, on_raw};
 use protocol_webhooks_poem::protocol_webhooks::samples::SignedRequest;
-use protocol_webhooks_poem::{
-    ClaimedWebhook, Deduplicator, EventType, RawWebhook, Webhook, WebhookConfig,
-};
+use protocol_webhooks_poem::{ClaimedWebhook, Deduplicator, EventType, WebhookConfig};
 
 const SECRET: &str = "whsec_registration_inner";
 const OUTER_SECRET: &str = "whsec_registration_outer";
-
-#[handler]
-fn on_event(Webhook(event): Webhook) -> String {
-    event.id
-}
-
-#[handler]
-fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
-    body.into_bytes()
-}
 
 #[handler]
 async fn on_once(claimed: ClaimedWebhook) -> poem::Result<String> {
