@@ -29,7 +29,7 @@ pub(crate) fn run(mut args: Arguments) -> Result {
     let root = crate::project_root();
     // The Redis store's tests need a real server; it lives until the steps end.
     let (redis_url, _redis) = server::ensure_redis()?;
-    let steps = steps(&root, &packages, &redis_url);
+    let steps = steps(&root, &packages, &publishable(&root)?, &redis_url);
     let total = steps.len() + 1;
     for (number, (name, cmd)) in steps.iter().enumerate() {
         eprintln!("\n==> [{}/{total}] {name}", number + 1);
@@ -41,9 +41,34 @@ pub(crate) fn run(mut args: Arguments) -> Result {
     Ok(())
 }
 
+/// The crates meant for users: every directory under `crates/`. Examples,
+/// tests and xtask say `publish = false`.
+fn publishable(root: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(root.join("crates")).context("cannot list crates/")?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.context("cannot list crates/")?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// The cargo steps, before the no_std build. Without packages they cover
-/// the whole workspace; with packages, only those.
-fn steps(root: &Path, packages: &[String], redis_url: &str) -> [(&'static str, Cmd); 4] {
+/// the whole workspace; with packages, only those. `cargo package` builds
+/// each publishable crate from its packaged sources alone, so a file left
+/// out of a package or a path dependency without a version fails here.
+fn steps(
+    root: &Path,
+    packages: &[String],
+    publishable: &[String],
+    redis_url: &str,
+) -> Vec<(&'static str, Cmd)> {
+    let to_package: Vec<&str> = publishable
+        .iter()
+        .filter(|name| packages.is_empty() || packages.contains(name))
+        .flat_map(|name| ["-p", name.as_str()])
+        .collect();
     let selected = packages.iter().flat_map(|package| ["-p", package.as_str()]);
     let (fmt_scope, scope): (Vec<&str>, Vec<&str>) = if packages.is_empty() {
         (vec!["--all"], vec!["--workspace"])
@@ -59,12 +84,19 @@ fn steps(root: &Path, packages: &[String], redis_url: &str) -> [(&'static str, C
     let tests = cargo("test", &scope).arg(all).env("REDIS_URL", redis_url);
     let docs = cargo("doc", &scope).args(["--no-deps", all]);
     let docs = docs.env("RUSTDOCFLAGS", "-D warnings");
-    [
+    let mut steps = vec![
         ("rustfmt", fmt),
         ("clippy", clippy),
         ("tests", tests),
         ("docs", docs),
-    ]
+    ];
+    if !to_package.is_empty() {
+        // Uncommitted work is packaged as it stands: the check is about
+        // what a package holds, not about the state of the checkout.
+        let package = cargo("package", &to_package).arg("--allow-dirty");
+        steps.push(("package", package));
+    }
+    steps
 }
 
 /// `cargo xtask nostd`, which takes no arguments.
@@ -96,10 +128,21 @@ fn no_std(root: &Path) -> Result {
 mod tests {
     use super::*;
 
-    fn command_lines(packages: &[&str]) -> [String; 4] {
-        let packages: Vec<String> = packages.iter().map(|&package| package.to_owned()).collect();
-        let steps = steps(Path::new("/repo"), &packages, "redis://127.0.0.1:6390");
-        steps.map(|(_, cmd)| cmd.to_string())
+    fn command_lines(packages: &[&str]) -> Vec<String> {
+        let owned = |names: &[&str]| {
+            names
+                .iter()
+                .map(|&name| name.to_owned())
+                .collect::<Vec<_>>()
+        };
+        let publishable = owned(&["protocol-webhooks", "protocol-webhooks-cli"]);
+        let steps = steps(
+            Path::new("/repo"),
+            &owned(packages),
+            &publishable,
+            "redis://127.0.0.1:6390",
+        );
+        steps.iter().map(|(_, cmd)| cmd.to_string()).collect()
     }
 
     #[test]
@@ -111,6 +154,7 @@ mod tests {
                 "cargo clippy --workspace --all-targets --all-features -- -D warnings",
                 "REDIS_URL=redis://127.0.0.1:6390 cargo test --workspace --all-features",
                 "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --all-features",
+                "cargo package -p protocol-webhooks -p protocol-webhooks-cli --allow-dirty",
             ]
         );
         assert_eq!(
@@ -120,8 +164,27 @@ mod tests {
                 "cargo clippy -p protocol-webhooks -p xtask --all-targets --all-features -- -D warnings",
                 "REDIS_URL=redis://127.0.0.1:6390 cargo test -p protocol-webhooks -p xtask --all-features",
                 "RUSTDOCFLAGS='-D warnings' cargo doc -p protocol-webhooks -p xtask --no-deps --all-features",
+                "cargo package -p protocol-webhooks --allow-dirty",
             ]
         );
+    }
+
+    #[test]
+    fn only_the_crates_under_crates_are_published() {
+        let root = crate::project_root();
+        let publishable = publishable(&root).expect("crates/");
+        assert!(publishable.contains(&"protocol-webhooks".to_owned()));
+        for folder in ["crates", "examples", "tests", "."] {
+            let members = std::fs::read_dir(root.join(folder)).expect(folder);
+            for manifest in members.map(|entry| entry.expect(folder).path().join("Cargo.toml")) {
+                let Ok(text) = std::fs::read_to_string(&manifest) else {
+                    continue;
+                };
+                let published = !text.contains("publish = false");
+                let path = manifest.display();
+                assert_eq!(published, folder == "crates", "{path}");
+            }
+        }
     }
 
     #[test]

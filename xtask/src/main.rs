@@ -38,8 +38,8 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci [-p <package>]...  every check CI runs, in order, stopping at the first
-                        failure: rustfmt, clippy, tests, docs, no_std; with
-                        -p, only for the named packages
+                        failure: rustfmt, clippy, tests, docs, package,
+                        no_std; with -p, only for the named packages
   demo [--framework F]  start the example receiver for F (default axum),
                         send it all 15 signed sample events plus a tampered
                         and an unsigned one with the CLI, and print the answers
