@@ -53,7 +53,7 @@ impl FromRequest for ClaimedWebhook {
                 .claim(event)
                 .await
                 .map_err(WebhookRejection::logged)?;
-            Ok(Self(claimed))
+            Ok(Self::accepted(claimed))
         })
     }
 }

@@ -36,7 +36,7 @@ impl FromRequest for Webhook {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let incoming = incoming_body(request, payload);
-        Box::pin(async move { Ok(Self(verified_event(incoming?).await?)) })
+        Box::pin(async move { Ok(Self::accepted(verified_event(incoming?).await?)) })
     }
 }
 
@@ -48,7 +48,7 @@ impl FromRequest for RawWebhook {
         let incoming = incoming_body(request, payload);
         Box::pin(async move {
             let body = incoming?.verify().await.map_err(WebhookRejection::logged)?;
-            Ok(Self(body))
+            Ok(Self::accepted(body))
         })
     }
 }

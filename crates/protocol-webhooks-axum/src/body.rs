@@ -2,6 +2,7 @@
 
 use axum_core::extract::Request;
 use http_body::Body as _;
+use protocol_webhooks::events::Event;
 use protocol_webhooks::{Rejection, RequestHead, VerifiedBody, WebhookConfig};
 
 /// Hands the head and the body's data frames to the core's collector.
@@ -21,4 +22,12 @@ pub(crate) async fn read_verified(
         .collect_body(head)?
         .collect(body.into_data_stream())
         .await
+}
+
+/// Reads, verifies and only then parses the event.
+pub(crate) async fn read_event(
+    config: &WebhookConfig,
+    request: Request,
+) -> Result<Event, Rejection> {
+    Ok(read_verified(config, request).await?.into_event()?)
 }

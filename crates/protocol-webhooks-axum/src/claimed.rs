@@ -4,7 +4,8 @@ use axum_core::extract::{FromRef, FromRequest, Request};
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::dedup::Deduplicator;
 
-use crate::{Webhook, WebhookRejection};
+use crate::WebhookRejection;
+use crate::body::read_event;
 
 /// Extracts a verified Protocol event and claims its id, so that exactly one
 /// delivery of each event runs the handler, across retries and replicas.
@@ -95,11 +96,14 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         // Only an authentic, well-formed event's id is claimed: a forger
         // must not be able to mark ids done or hold them.
-        let Webhook(event) = Webhook::from_request(request, state).await?;
+        let config = WebhookConfig::from_ref(state);
+        let event = read_event(&config, request)
+            .await
+            .map_err(WebhookRejection::logged)?;
         Deduplicator::from_ref(state)
             .claim(event)
             .await
-            .map(Self)
+            .map(Self::accepted)
             .map_err(WebhookRejection::logged)
     }
 }

@@ -4,7 +4,7 @@ use axum_core::extract::{FromRef, FromRequest, Request};
 use protocol_webhooks::WebhookConfig;
 
 use crate::WebhookRejection;
-use crate::body::read_verified;
+use crate::body::{read_event, read_verified};
 
 /// Extracts a verified Protocol event from the request.
 ///
@@ -48,11 +48,9 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let config = WebhookConfig::from_ref(state);
-        let body = read_verified(&config, request)
+        read_event(&config, request)
             .await
-            .map_err(WebhookRejection::logged)?;
-        body.into_event()
-            .map(Self)
+            .map(Self::accepted)
             .map_err(WebhookRejection::logged)
     }
 }
@@ -68,7 +66,7 @@ where
         let config = WebhookConfig::from_ref(state);
         read_verified(&config, request)
             .await
-            .map(Self)
+            .map(Self::accepted)
             .map_err(WebhookRejection::logged)
     }
 }

@@ -54,6 +54,6 @@ impl<'a> FromRequest<'a> for ClaimedWebhook {
             .claim(event)
             .await
             .map_err(WebhookRejection::logged)?;
-        Ok(Self(claimed))
+        Ok(Self::accepted(claimed))
     }
 }

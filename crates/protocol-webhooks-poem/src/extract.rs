@@ -50,7 +50,7 @@ pub struct RawWebhook(pub crate::VerifiedBody);
 impl<'a> FromRequest<'a> for Webhook {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let config = webhook_config(request)?;
-        Ok(Self(verified_event(request, body, config).await?))
+        Ok(Self::accepted(verified_event(request, body, config).await?))
     }
 }
 
@@ -74,6 +74,6 @@ impl<'a> FromRequest<'a> for RawWebhook {
         let verified = read_verified_body(request, body.take()?, config)
             .await
             .map_err(WebhookRejection::logged)?;
-        Ok(Self(verified))
+        Ok(Self::accepted(verified))
     }
 }

@@ -62,7 +62,7 @@ impl<'r> FromData<'r> for ClaimedWebhook {
     type Error = WebhookRejection;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        outcome(request, claim(request, data).await.map(Self))
+        outcome(request, claim(request, data).await.map(Self::accepted))
     }
 }
 

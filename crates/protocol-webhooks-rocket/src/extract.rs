@@ -46,7 +46,7 @@ impl<'r> FromData<'r> for Webhook {
         let event = verified_body(request, data)
             .await
             .and_then(|body| Ok(body.into_event()?));
-        outcome(request, event.map(Self))
+        outcome(request, event.map(Self::accepted))
     }
 }
 
@@ -55,7 +55,10 @@ impl<'r> FromData<'r> for RawWebhook {
     type Error = WebhookRejection;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        outcome(request, verified_body(request, data).await.map(Self))
+        outcome(
+            request,
+            verified_body(request, data).await.map(Self::accepted),
+        )
     }
 }
 

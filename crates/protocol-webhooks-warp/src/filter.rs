@@ -1,6 +1,7 @@
 //! The filters: read the request, verify it, and extract the webhook.
 
 use protocol_webhooks::dedup::Deduplicator;
+use protocol_webhooks::events::Event;
 use protocol_webhooks::{VerifiedBody, WebhookConfig};
 use warp::Filter;
 
@@ -20,7 +21,9 @@ use crate::{ClaimedWebhook, RawWebhook, Webhook, WebhookRejection};
 pub fn webhook(
     config: WebhookConfig,
 ) -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
-    verified_body(config).and_then(parse_event)
+    verified_body(config)
+        .and_then(parse_event)
+        .map(Webhook::accepted)
 }
 
 /// A filter that extracts a verified, parsed event whose id this delivery
@@ -49,7 +52,8 @@ pub fn claimed_webhook(
     config: WebhookConfig,
     deduplicator: Deduplicator,
 ) -> impl Filter<Extract = (ClaimedWebhook,), Error = warp::Rejection> + Clone {
-    webhook(config)
+    verified_body(config)
+        .and_then(parse_event)
         .and(warp::any().map(move || deduplicator.clone()))
         .and_then(claim_event)
 }
@@ -61,22 +65,21 @@ pub fn claimed_webhook(
 pub fn raw_webhook(
     config: WebhookConfig,
 ) -> impl Filter<Extract = (RawWebhook,), Error = warp::Rejection> + Clone {
-    verified_body(config).map(RawWebhook)
+    verified_body(config).map(RawWebhook::accepted)
 }
 
-async fn parse_event(body: VerifiedBody) -> Result<Webhook, warp::Rejection> {
+async fn parse_event(body: VerifiedBody) -> Result<Event, warp::Rejection> {
     body.into_event()
-        .map(Webhook)
         .map_err(|error| warp::reject::custom(WebhookRejection::logged(error)))
 }
 
 async fn claim_event(
-    Webhook(event): Webhook,
+    event: Event,
     deduplicator: Deduplicator,
 ) -> Result<ClaimedWebhook, warp::Rejection> {
     deduplicator
         .claim(event)
         .await
-        .map(ClaimedWebhook)
+        .map(ClaimedWebhook::accepted)
         .map_err(|unclaimed| warp::reject::custom(WebhookRejection::logged(unclaimed)))
 }

@@ -56,6 +56,13 @@ macro_rules! __impl_extractor {
     };
     (Webhook) => {
         impl Webhook {
+            /// Wraps an event on its way to the handler, counting the
+            /// request as accepted (the core's `metrics` feature).
+            pub(crate) fn accepted(event: $crate::events::Event) -> Self {
+                $crate::__private::count_accepted();
+                Self(event)
+            }
+
             /// Takes the event.
             #[must_use]
             pub fn into_inner(self) -> $crate::events::Event {
@@ -74,6 +81,13 @@ macro_rules! __impl_extractor {
 
     (RawWebhook) => {
         impl RawWebhook {
+            /// Wraps a body on its way to the handler, counting the request
+            /// as accepted (the core's `metrics` feature).
+            pub(crate) fn accepted(body: $crate::VerifiedBody) -> Self {
+                $crate::__private::count_accepted();
+                Self(body)
+            }
+
             /// Takes the verified body.
             #[must_use]
             pub fn into_inner(self) -> $crate::VerifiedBody {
@@ -92,6 +106,13 @@ macro_rules! __impl_extractor {
 
     (ClaimedWebhook) => {
         impl ClaimedWebhook {
+            /// Wraps a claimed event on its way to the handler, counting the
+            /// request as accepted (the core's `metrics` feature).
+            pub(crate) fn accepted(claimed: $crate::dedup::ClaimedEvent) -> Self {
+                $crate::__private::count_accepted();
+                Self(claimed)
+            }
+
             /// Takes the claimed event, e.g. to split it with
             /// `ClaimedEvent::into_parts`.
             pub fn into_inner(self) -> $crate::dedup::ClaimedEvent {
@@ -146,10 +167,12 @@ macro_rules! __impl_extractor {
                 self.0
             }
 
-            /// Logs the answer once, where it is made, and wraps it.
+            /// Logs and counts the answer once, where it is made, and wraps
+            /// it.
             pub(crate) fn logged(answer: impl ::core::convert::Into<$crate::Answer>) -> Self {
                 let answer = answer.into();
                 answer.log();
+                $crate::__private::count_answer(&answer);
                 Self(answer)
             }
         }
@@ -196,4 +219,25 @@ macro_rules! __impl_extractor {
             }
         }
     };
+}
+
+/// What the expanded impls call, present whether or not the `metrics`
+/// feature is on, so that an adapter's code does not depend on it.
+#[doc(hidden)]
+pub mod __private {
+    /// Counts a request whose webhook reaches the handler.
+    #[inline]
+    pub fn count_accepted() {
+        #[cfg(feature = "metrics")]
+        crate::metrics::accepted();
+    }
+
+    /// Counts a request answered instead of the handler.
+    #[inline]
+    pub fn count_answer(answer: &crate::Answer) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::answered(answer);
+        #[cfg(not(feature = "metrics"))]
+        let _ = answer;
+    }
 }

@@ -3,7 +3,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::{Rejection, RequestHead, Signature, SignatureError, Verifier, WebhookConfig};
+use crate::{
+    MatchedKey, Rejection, RequestHead, Signature, SignatureError, Verifier, WebhookConfig,
+};
 
 /// Collects a request body chunk by chunk, refusing it as soon as it passes
 /// the limit and hashing each chunk as it arrives.
@@ -98,6 +100,8 @@ impl BodyCollector {
     /// that cut the body short), then [`Rejection::Signature`] when the
     /// header is missing, repeated, malformed or wrong.
     pub fn finish(self) -> Result<VerifiedBody, Rejection> {
+        #[cfg(feature = "metrics")]
+        crate::metrics::body_read(self.buffer.len());
         let received = u64::try_from(self.buffer.len()).ok();
         if self
             .declared_length
@@ -105,8 +109,13 @@ impl BodyCollector {
         {
             return Err(Rejection::IncompleteBody);
         }
-        self.verifier.verify_signature(&self.signature?)?;
-        Ok(VerifiedBody(self.buffer))
+        let key = self.verifier.matched_key(&self.signature?)?;
+        #[cfg(feature = "metrics")]
+        crate::metrics::verified(&key);
+        Ok(VerifiedBody {
+            bytes: self.buffer,
+            key,
+        })
     }
 }
 
@@ -124,19 +133,28 @@ impl fmt::Debug for BodyCollector {
 /// Only [`BodyCollector::finish`] makes one, so holding a `VerifiedBody` is
 /// proof of authenticity.
 #[derive(Clone, PartialEq, Eq)]
-pub struct VerifiedBody(Vec<u8>);
+pub struct VerifiedBody {
+    bytes: Vec<u8>,
+    key: MatchedKey,
+}
 
 impl VerifiedBody {
     /// The verified bytes.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The key that authenticated the body.
+    #[must_use]
+    pub fn verified_with(&self) -> &MatchedKey {
+        &self.key
     }
 
     /// Takes the verified bytes.
     #[must_use]
     pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+        self.bytes
     }
 
     /// Parses the verified bytes as a Protocol event.
@@ -145,7 +163,8 @@ impl VerifiedBody {
     /// [`EventError`](crate::events::EventError) when the body is not a valid event.
     #[cfg(feature = "events")]
     pub fn parse(&self) -> Result<crate::events::Event, crate::events::EventError> {
-        crate::events::Event::from_slice(&self.0)
+        let event = crate::events::Event::from_slice(&self.bytes)?;
+        Ok(event.with_key(self.key.clone()))
     }
 
     /// Parses the verified bytes as a Protocol event that keeps them, without
@@ -155,20 +174,22 @@ impl VerifiedBody {
     /// [`EventError`](crate::events::EventError) when the body is not a valid event.
     #[cfg(feature = "events")]
     pub fn into_event(self) -> Result<crate::events::Event, crate::events::EventError> {
-        crate::events::Event::from_vec(self.0)
+        let event = crate::events::Event::from_vec(self.bytes)?;
+        Ok(event.with_key(self.key))
     }
 }
 
 impl AsRef<[u8]> for VerifiedBody {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 }
 
 impl fmt::Debug for VerifiedBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedBody")
-            .field("len", &self.0.len())
+            .field("len", &self.bytes.len())
+            .field("verified_with", &self.key)
             .finish()
     }
 }

@@ -155,8 +155,12 @@ impl WebhookConfig {
                 limit: self.body_limit(),
             });
         }
-        self.verify(body, header)?;
-        Ok(crate::events::Event::from_slice(body)?)
+        let header = header.ok_or(SignatureError::Missing)?;
+        let signature = crate::Signature::from_header(header)?;
+        let index = crate::key::matching_key(self.keys(), body, &signature)?;
+        let key = &self.keys()[index];
+        let key = crate::MatchedKey::new(index, key.shared_label().cloned());
+        Ok(crate::events::Event::from_slice(body)?.with_key(key))
     }
 }
 

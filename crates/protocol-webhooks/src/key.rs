@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+#[cfg(feature = "alloc")]
+use alloc::sync::Arc;
 use hmac::{KeyInit, Mac};
 
 use crate::{KeyError, Signature, SignatureError, Verifier};
@@ -13,7 +15,8 @@ pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 /// The secret is hashed into HMAC's inner and outer states once, here; each
 /// message then starts from a copy of those states instead of re-keying. The
 /// secret bytes themselves are not kept. The keyed states are key material
-/// and are zeroized when the `Key` is dropped; `Debug` prints `<redacted>`.
+/// and are zeroized when the `Key` is dropped; `Debug` prints the key's
+/// [label](Self::labeled), or `<redacted>` without one.
 ///
 /// ```
 /// use protocol_webhooks::Key;
@@ -27,6 +30,8 @@ pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 #[derive(Clone)]
 pub struct Key {
     keyed: HmacSha256,
+    #[cfg(feature = "alloc")]
+    label: Option<Arc<str>>,
 }
 
 impl Key {
@@ -41,7 +46,37 @@ impl Key {
             return Err(KeyError::EmptySecret);
         }
         let keyed = HmacSha256::new_from_slice(secret).map_err(|_| KeyError::EmptySecret)?;
-        Ok(Self { keyed })
+        Ok(Self {
+            keyed,
+            #[cfg(feature = "alloc")]
+            label: None,
+        })
+    }
+
+    /// Names the key, e.g. after the month its secret was issued, so that
+    /// logs, metrics and [`MatchedKey`] can tell the secrets of a rotation
+    /// apart without showing them. The label is not secret.
+    ///
+    /// ```
+    /// use protocol_webhooks::Key;
+    ///
+    /// let key = Key::new("whsec_example")?.labeled("2026-11");
+    /// assert_eq!(key.label(), Some("2026-11"));
+    /// assert_eq!(format!("{key:?}"), r#"Key("2026-11")"#);
+    /// # Ok::<(), protocol_webhooks::KeyError>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn labeled(mut self, label: impl Into<Arc<str>>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The key's label, if it was [given one](Self::labeled).
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     /// Signs `body`, as Protocol does.
@@ -92,11 +127,69 @@ impl Key {
     pub(crate) fn keyed(&self) -> &HmacSha256 {
         &self.keyed
     }
+
+    #[cfg(feature = "alloc")]
+    pub(crate) fn shared_label(&self) -> Option<&Arc<str>> {
+        self.label.as_ref()
+    }
 }
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "alloc")]
+        if let Some(label) = &self.label {
+            return f.debug_tuple("Key").field(label).finish();
+        }
         f.write_str("Key(<redacted>)")
+    }
+}
+
+/// Which of a configuration's keys authenticated a body: its position in
+/// [`WebhookConfig::keys`](crate::WebhookConfig::keys) (0 is the first
+/// secret given) and its [label](Key::labeled).
+///
+/// During a rotation, watch which key bodies are verified with: once the
+/// previous secret no longer shows up, it can be retired.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MatchedKey {
+    index: usize,
+    label: Option<Arc<str>>,
+}
+
+#[cfg(feature = "alloc")]
+impl MatchedKey {
+    pub(crate) fn new(index: usize, label: Option<Arc<str>>) -> Self {
+        Self { index, label }
+    }
+
+    /// The key's position in the configuration, 0 for the first.
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The key's label, if it has one.
+    #[must_use]
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    #[cfg(feature = "metrics")]
+    pub(crate) fn shared_label(&self) -> Option<&Arc<str>> {
+        self.label.as_ref()
+    }
+}
+
+/// The label, or the position as `#0`, `#1`...: how logs and metrics name
+/// the key.
+#[cfg(feature = "alloc")]
+impl fmt::Display for MatchedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.label {
+            Some(label) => f.write_str(label),
+            None => write!(f, "#{}", self.index),
+        }
     }
 }
 
@@ -109,16 +202,20 @@ impl fmt::Debug for Key {
 /// `keys` is empty).
 pub fn verify_with_any(keys: &[Key], body: &[u8], header: &[u8]) -> Result<(), SignatureError> {
     let signature = Signature::from_header(header)?;
+    matching_key(keys, body, &signature).map(drop)
+}
+
+/// The position of the first of `keys` that authenticates `body`.
+pub(crate) fn matching_key(
+    keys: &[Key],
+    body: &[u8],
+    signature: &Signature,
+) -> Result<usize, SignatureError> {
     // Which key matched is not secret, so stopping at the first match leaks
     // nothing an attacker could use; each comparison itself is constant time.
-    if keys
-        .iter()
-        .any(|key| key.verify_signature(body, &signature).is_ok())
-    {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    keys.iter()
+        .position(|key| key.verify_signature(body, signature).is_ok())
+        .ok_or(SignatureError::Mismatch)
 }
 
 /// Signs `body` with `secret`: [`Key::sign`] for a secret used once.
@@ -188,6 +285,28 @@ mod tests {
         let key = Key::new("super-secret-value").expect("key");
         let debug = format!("{key:?}");
         assert_eq!(debug, "Key(<redacted>)");
+        let labeled = format!("{:?}", key.labeled("2026-11"));
+        assert_eq!(labeled, r#"Key("2026-11")"#);
+    }
+
+    #[test]
+    fn the_matched_key_is_named_by_label_or_position() {
+        let keys = [
+            Key::new("new").expect("key").labeled("2026-12"),
+            Key::new("old").expect("key"),
+        ];
+        let config = crate::WebhookConfig::from_key(keys[0].clone()).with_key(keys[1].clone());
+        for (signer, index, label, shown) in
+            [(1, 1, None, "#1"), (0, 0, Some("2026-12"), "2026-12")]
+        {
+            let signature = keys[signer].sign(b"x");
+            assert_eq!(matching_key(&keys, b"x", &signature), Ok(index));
+            let mut verifier = config.verifier();
+            verifier.update(b"x");
+            let matched = verifier.matched_key(&signature).expect("matches");
+            assert_eq!((matched.index(), matched.label()), (index, label));
+            assert_eq!(matched.to_string(), shown);
+        }
     }
 
     #[test]

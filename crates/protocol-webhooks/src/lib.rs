@@ -43,6 +43,12 @@ pub mod dedup;
 mod adapter;
 #[cfg(all(feature = "dedup", feature = "events"))]
 pub mod prelude;
+#[cfg(all(feature = "dedup", feature = "events"))]
+#[doc(hidden)]
+pub use adapter::__private;
+
+#[cfg(feature = "metrics")]
+pub mod metrics;
 
 #[cfg(feature = "events")]
 pub mod events;
@@ -57,6 +63,8 @@ pub use body::{BodyCollector, VerifiedBody};
 pub use config::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, WebhookConfig};
 pub use error::{KeyError, SignatureError};
 pub use head::RequestHead;
+#[cfg(feature = "alloc")]
+pub use key::MatchedKey;
 pub use key::{Key, sign, verify_with_any};
 pub use rejection::Rejection;
 pub use signature::{

@@ -4,11 +4,13 @@ use core::fmt;
 
 use hmac::Mac;
 
+#[cfg(feature = "alloc")]
+use crate::MatchedKey;
 use crate::key::HmacSha256;
 use crate::{Key, Signature, SignatureError};
 
 #[cfg(feature = "alloc")]
-use alloc::vec::Vec;
+use alloc::{sync::Arc, vec::Vec};
 
 /// Verification in progress over a body that arrives in chunks.
 ///
@@ -36,17 +38,29 @@ pub struct Verifier {
     // allocate, so the single-secret case stays allocation-free.
     #[cfg(feature = "alloc")]
     rest: Vec<HmacSha256>,
+    // Every key's label, by position; empty (no allocation) when no key
+    // has one.
+    #[cfg(feature = "alloc")]
+    labels: Vec<Option<Arc<str>>>,
 }
 
 impl Verifier {
     /// Starts with one running MAC per key. Without the `alloc` feature only
     /// the first key is used.
     pub(crate) fn new(keys: &[Key]) -> Self {
-        let mut keys = keys.iter().map(|key| key.keyed().clone());
+        #[cfg(feature = "alloc")]
+        let labels = if keys.iter().any(|key| key.label().is_some()) {
+            keys.iter().map(|key| key.shared_label().cloned()).collect()
+        } else {
+            Vec::new()
+        };
+        let mut keyed = keys.iter().map(|key| key.keyed().clone());
         Self {
-            first: keys.next(),
+            first: keyed.next(),
             #[cfg(feature = "alloc")]
-            rest: keys.collect(),
+            rest: keyed.collect(),
+            #[cfg(feature = "alloc")]
+            labels,
         }
     }
 
@@ -76,17 +90,37 @@ impl Verifier {
     /// # Errors
     /// [`SignatureError::Mismatch`] when no key authenticates the body.
     pub fn verify_signature(self, signature: &Signature) -> Result<(), SignatureError> {
+        self.matching_key(signature).map(drop)
+    }
+
+    /// Finishes and names the position of the first key that authenticates
+    /// the body. Every key's MAC is finished and compared, so the time
+    /// taken does not depend on which one matched.
+    pub(crate) fn matching_key(self, signature: &Signature) -> Result<usize, SignatureError> {
         let tag = signature.as_bytes();
-        let matched = self.first.is_some_and(|mac| mac.verify_slice(tag).is_ok());
-        #[cfg(feature = "alloc")]
-        let matched = self.rest.into_iter().fold(matched, |matched, mac| {
-            matched | mac.verify_slice(tag).is_ok()
-        });
-        if matched {
-            Ok(())
-        } else {
-            Err(SignatureError::Mismatch)
+        let mut matched = None;
+        if self.first.is_some_and(|mac| mac.verify_slice(tag).is_ok()) {
+            matched = Some(0);
         }
+        #[cfg(feature = "alloc")]
+        for (index, mac) in self.rest.into_iter().enumerate() {
+            if mac.verify_slice(tag).is_ok() {
+                matched = matched.or(Some(index + 1));
+            }
+        }
+        matched.ok_or(SignatureError::Mismatch)
+    }
+
+    /// As [`matching_key`](Self::matching_key), naming the key.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn matched_key(
+        mut self,
+        signature: &Signature,
+    ) -> Result<MatchedKey, SignatureError> {
+        let labels = core::mem::take(&mut self.labels);
+        let index = self.matching_key(signature)?;
+        let label = labels.into_iter().nth(index).flatten();
+        Ok(MatchedKey::new(index, label))
     }
 }
 

@@ -181,10 +181,10 @@ async fn run_cases<H: Harness>(harness: &H, all: Vec<Case>) {
             None => None,
         };
         let logs = crate::logs::Captured::default();
+        let counted = crate::counted::Counted::new();
         let response = if H::IN_PROCESS {
-            deliver(harness, &case)
-                .with_subscriber(logs.subscriber())
-                .await
+            let logged = deliver(harness, &case).with_subscriber(logs.subscriber());
+            counted.run(logged).await
         } else {
             deliver(harness, &case).await
         };
@@ -195,7 +195,16 @@ async fn run_cases<H: Harness>(harness: &H, all: Vec<Case>) {
             .and_then(|()| check_runs(&case))
             .and_then(|()| {
                 if H::IN_PROCESS {
-                    check_answer_logged(&case.expected, &response, &logs.answer_lines())
+                    let lines = logs.answer_lines();
+                    check_answer_logged(&case.expected, &response, &lines)?;
+                    let body_len = case.request.body.len();
+                    let recorded = counted.recorded();
+                    crate::counted::check_counted(
+                        refused(&case.expected),
+                        &lines,
+                        body_len,
+                        &recorded,
+                    )
                 } else {
                     Ok(())
                 }
@@ -262,7 +271,20 @@ fn check_answer_logged(
     response: &TestResponse,
     lines: &[String],
 ) -> Result<(), String> {
-    let refused = matches!(
+    match (refused(expected), lines) {
+        (false, []) => Ok(()),
+        (true, [line]) if line.contains(&format!("status={}", response.status)) => Ok(()),
+        _ => Err(format!(
+            "expected {} answer log line(s) with status={}, got {lines:?}",
+            usize::from(refused(expected)),
+            response.status
+        )),
+    }
+}
+
+/// Whether the adapter answers instead of the handler.
+fn refused(expected: &Expected) -> bool {
+    matches!(
         expected,
         Expected::Rejected { .. }
             | Expected::SignatureRefused(_)
@@ -270,16 +292,7 @@ fn check_answer_logged(
             | Expected::Busy
             | Expected::StoreDown
             | Expected::Unconfigured
-    );
-    match (refused, lines) {
-        (false, []) => Ok(()),
-        (true, [line]) if line.contains(&format!("status={}", response.status)) => Ok(()),
-        _ => Err(format!(
-            "expected {} answer log line(s) with status={}, got {lines:?}",
-            usize::from(refused),
-            response.status
-        )),
-    }
+    )
 }
 
 fn check_runs(case: &Case) -> Result<(), String> {

@@ -19,9 +19,12 @@
 //! same routes and nothing registered.
 //!
 //! For an in-process harness ([`Harness::IN_PROCESS`]) the runner also
-//! captures the log lines each request writes: every answer the adapter
-//! makes instead of the handler's must be logged exactly once, by the core,
-//! with its status, and nothing else as a refusal.
+//! captures the log lines and the metrics each request records: every
+//! answer the adapter makes instead of the handler's must be logged exactly
+//! once, by the core, with its status, and nothing else as a refusal; and
+//! every request must be counted once in
+//! [`REQUESTS`](protocol_webhooks::metrics::REQUESTS), as `accepted` or
+//! under its answer's reason.
 //!
 //! Every rejection, including 409 and 503 from the once route, must carry
 //! `Retry-After` when [`Answer::retry_after`](protocol_webhooks::Answer::retry_after)
@@ -38,6 +41,7 @@
 //! replacing, as [`TcpHarness`] does.
 
 mod cases;
+mod counted;
 mod harness;
 mod logs;
 mod once;

@@ -42,6 +42,7 @@ pub struct Event {
     /// The body as received; the raw payload is located in it on demand, so
     /// parsing needs a single pass.
     body: Box<str>,
+    verified_with: Option<crate::MatchedKey>,
 }
 
 impl PartialEq for Event {
@@ -117,6 +118,19 @@ impl Event {
         Self::parse_owned(text.into_boxed_str())
     }
 
+    /// The key that authenticated the body, for an event parsed from a
+    /// [`VerifiedBody`](crate::VerifiedBody) (every adapter's events are);
+    /// `None` for one parsed from bytes directly.
+    #[must_use]
+    pub fn verified_with(&self) -> Option<&crate::MatchedKey> {
+        self.verified_with.as_ref()
+    }
+
+    pub(crate) fn with_key(mut self, key: crate::MatchedKey) -> Self {
+        self.verified_with = Some(key);
+        self
+    }
+
     fn parse_owned(body: Box<str>) -> Result<Self, EventError> {
         let (id, event_type, payload) = Self::parse_parts(&body)?;
         Ok(Self {
@@ -124,6 +138,7 @@ impl Event {
             event_type,
             payload,
             body,
+            verified_with: None,
         })
     }
 
@@ -368,6 +383,7 @@ impl core::str::FromStr for Event {
             event_type,
             payload,
             body: Box::from(text),
+            verified_with: None,
         })
     }
 }
