@@ -3,9 +3,9 @@
 use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
-use crate::{catalog, send, sign, verify};
+use crate::{catalog, listen, send, sign, verify};
 
-/// Sign, verify and send Protocol webhooks.
+/// Sign, verify, send and receive Protocol webhooks.
 ///
 /// Protocol signs each webhook with HMAC-SHA256 over the raw body bytes and
 /// sends the lower-case hex digest in the `x-protocol-signature` header. The
@@ -17,8 +17,9 @@ use crate::{catalog, send, sign, verify};
     version,
     propagate_version = true,
     arg_required_else_help = true,
-    after_help = "Exit status: 0 success; 1 invalid signature, unexpected answer or unreachable \
-                  receiver; 2 usage error or unreadable input."
+    after_help = "Exit status: 0 success; 1 invalid signature, unexpected answer, unreachable \
+                  receiver or a port that cannot be listened on; 2 usage error or unreadable \
+                  input."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -33,6 +34,8 @@ pub(crate) enum Command {
     Verify(verify::Args),
     /// POST signed sample events, or a file, to a receiver and report each answer
     Send(send::Args),
+    /// Receive webhooks on 127.0.0.1, print one line each, optionally forward them
+    Listen(listen::Args),
     /// List the 15 documented event types
     Events,
     /// Print the sample payload of an event type
@@ -46,6 +49,7 @@ impl Command {
             Self::Sign(args) => sign::run(&args),
             Self::Verify(args) => verify::run(&args),
             Self::Send(args) => send::run(&args),
+            Self::Listen(args) => listen::run(&args),
             Self::Events => catalog::events(),
             Self::Example(args) => catalog::example(&args),
         }

@@ -1,6 +1,7 @@
 //! Every way a command can fail, and the exit status each one maps to.
 
 use core::fmt;
+use core::net::SocketAddr;
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,15 +43,28 @@ pub(crate) enum CliError {
         error: TransportError,
         unsent: usize,
     },
+    /// `listen`: the address cannot be listened on (the port is taken).
+    Listen {
+        address: SocketAddr,
+        error: io::Error,
+    },
+    /// `listen`: the async runtime could not start.
+    Runtime(io::Error),
+    /// `listen`: Ctrl-C could not be caught, so the server could not stop
+    /// gracefully.
+    Signals(io::Error),
 }
 
 impl CliError {
     /// The process exit status.
     pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            Self::Signature(_) | Self::UnexpectedAnswers { .. } | Self::Unreachable { .. } => {
-                EXIT_FAILURE
-            }
+            Self::Signature(_)
+            | Self::UnexpectedAnswers { .. }
+            | Self::Unreachable { .. }
+            | Self::Listen { .. }
+            | Self::Runtime(_)
+            | Self::Signals(_) => EXIT_FAILURE,
             Self::MissingSecret
             | Self::Key(_)
             | Self::ReadSecret { .. }
@@ -100,6 +114,15 @@ impl fmt::Display for CliError {
                 }
                 Ok(())
             }
+            Self::Listen { address, error } => {
+                write!(f, "cannot listen on {address}: {error}")?;
+                if error.kind() == io::ErrorKind::AddrInUse {
+                    f.write_str("; pick another --port, or 0 for a free one")?;
+                }
+                Ok(())
+            }
+            Self::Runtime(error) => write!(f, "cannot start the server: {error}"),
+            Self::Signals(error) => write!(f, "cannot catch Ctrl-C: {error}"),
         }
     }
 }

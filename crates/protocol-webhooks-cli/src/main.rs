@@ -1,9 +1,9 @@
-//! `protocol-webhooks`: sign, verify and send Protocol webhooks from the
-//! command line, to test a receiver end to end.
+//! `protocol-webhooks`: sign, verify, send and receive Protocol webhooks
+//! from the command line, to test a receiver end to end.
 //!
 //! Exit status: 0 on success; 1 when a signature does not verify, a receiver
-//! answers other than expected or cannot be reached; 2 on a usage error or
-//! an input that cannot be read.
+//! answers other than expected or cannot be reached, or `listen` cannot
+//! listen; 2 on a usage error or an input that cannot be read.
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +13,7 @@ mod catalog;
 mod cli;
 mod error;
 mod input;
+mod listen;
 mod secret;
 mod send;
 mod sign;

@@ -11,7 +11,7 @@ use protocol_webhooks::{Key, KeyError};
 
 use crate::error::CliError;
 
-/// The secret options shared by `sign`, `verify` and `send`.
+/// The secret options shared by `sign`, `verify`, `send` and `listen`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct SecretArgs {
     /// The endpoint's webhook secret, used byte for byte (nothing trimmed)

@@ -49,10 +49,9 @@ use crate::error::CliError;
 use crate::input::Source;
 use crate::secret::SecretArgs;
 
-pub(crate) use client::TransportError;
+pub(crate) use client::{Client, Headers, TransportError};
 pub(crate) use signing::Expectation;
 
-use client::Client;
 use line::{Line, label_or};
 use signing::Signing;
 
@@ -206,7 +205,7 @@ fn declared_type(body: &[u8]) -> Option<String> {
 
 /// Why a URL was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UrlError {
+pub(crate) enum UrlError {
     /// Not a URL with a host.
     Invalid,
     /// `https://`, which this build cannot speak.
@@ -229,7 +228,9 @@ impl fmt::Display for UrlError {
 
 impl core::error::Error for UrlError {}
 
-fn parse_url(text: &str) -> Result<Uri, UrlError> {
+/// Parses a plain `http://` URL with a host, as `send` and
+/// `listen --forward-to` take it.
+pub(crate) fn parse_url(text: &str) -> Result<Uri, UrlError> {
     // The scheme is checked first so that `localhost:3000/webhooks` gets the
     // helpful message rather than "not a URL".
     match text.split_once("://") {

@@ -30,8 +30,11 @@ pub(crate) struct Answer {
 pub(crate) enum TransportError {
     /// Nothing listens on that address and port.
     Refused,
-    /// No complete answer within [`TIMEOUT`].
-    TimedOut,
+    /// No complete answer within the client's time limit.
+    TimedOut {
+        /// The limit.
+        after: Duration,
+    },
     /// The host name does not resolve.
     HostNotFound,
     /// Anything else, as the HTTP client describes it.
@@ -43,9 +46,34 @@ impl TransportError {
     pub(crate) fn short(&self) -> &str {
         match self {
             Self::Refused => "connection refused",
-            Self::TimedOut => "timed out",
+            Self::TimedOut { .. } => "timed out",
             Self::HostNotFound => "host not found",
             Self::Other(_) => "request failed",
+        }
+    }
+
+    /// The same as one `snake_case` word, for lines split on whitespace
+    /// and for JSON.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::Refused => "connection_refused",
+            Self::TimedOut { .. } => "timed_out",
+            Self::HostNotFound => "host_not_found",
+            Self::Other(_) => "request_failed",
+        }
+    }
+
+    /// Classifies a client error; `limit` is the time the request had.
+    fn new(error: ureq::Error, limit: Duration) -> Self {
+        match error {
+            ureq::Error::Io(error) => match error.kind() {
+                io::ErrorKind::ConnectionRefused => Self::Refused,
+                io::ErrorKind::TimedOut => Self::TimedOut { after: limit },
+                _ => Self::Other(error.to_string()),
+            },
+            ureq::Error::Timeout(_) => Self::TimedOut { after: limit },
+            ureq::Error::HostNotFound => Self::HostNotFound,
+            other => Self::Other(other.to_string()),
         }
     }
 }
@@ -56,30 +84,11 @@ impl fmt::Display for TransportError {
             Self::Refused => {
                 f.write_str("connection refused; is the receiver running on that port?")
             }
-            Self::TimedOut => write!(f, "no complete answer within {} s", TIMEOUT.as_secs()),
+            Self::TimedOut { after } => {
+                write!(f, "no complete answer within {} s", after.as_secs())
+            }
             Self::HostNotFound => f.write_str("host not found"),
             Self::Other(reason) => f.write_str(reason),
-        }
-    }
-}
-
-impl From<ureq::Error> for TransportError {
-    fn from(error: ureq::Error) -> Self {
-        match error {
-            ureq::Error::Io(error) => Self::from(error),
-            ureq::Error::Timeout(_) => Self::TimedOut,
-            ureq::Error::HostNotFound => Self::HostNotFound,
-            other => Self::Other(other.to_string()),
-        }
-    }
-}
-
-impl From<io::Error> for TransportError {
-    fn from(error: io::Error) -> Self {
-        match error.kind() {
-            io::ErrorKind::ConnectionRefused => Self::Refused,
-            io::ErrorKind::TimedOut => Self::TimedOut,
-            _ => Self::Other(error.to_string()),
         }
     }
 }
@@ -88,13 +97,20 @@ impl From<io::Error> for TransportError {
 #[derive(Debug)]
 pub(crate) struct Client {
     agent: Agent,
+    timeout: Duration,
 }
 
 impl Client {
     /// A client with a 10 s budget per request.
     pub(crate) fn new() -> Self {
+        Self::with_timeout(TIMEOUT)
+    }
+
+    /// A client with `timeout` per request, from connecting to the end of
+    /// the answer.
+    pub(crate) fn with_timeout(timeout: Duration) -> Self {
         let config = Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
+            .timeout_global(Some(timeout))
             // 4xx and 5xx are answers to report, not failures of the client.
             .http_status_as_error(false)
             // A redirect is the receiver's answer; Protocol would not follow it.
@@ -106,6 +122,7 @@ impl Client {
             .build();
         Self {
             agent: Agent::new_with_config(config),
+            timeout,
         }
     }
 
@@ -118,21 +135,46 @@ impl Client {
         signature: Option<&str>,
     ) -> (Result<Answer, TransportError>, Duration) {
         let started = Instant::now();
-        let answer = self.exchange(url, body, signature);
+        let headers = Headers {
+            content_type: Some(b"application/json"),
+            signature: signature.map(str::as_bytes),
+        };
+        let answer = self.exchange(url, body, &headers);
         (answer, started.elapsed())
+    }
+
+    /// POSTs `body` with the header values a receiver got, byte for byte:
+    /// the signature stays valid only if nothing is re-encoded.
+    pub(crate) fn forward(
+        &self,
+        url: &Uri,
+        body: &[u8],
+        headers: &Headers<'_>,
+    ) -> Result<Answer, TransportError> {
+        self.exchange(url, body, headers)
     }
 
     fn exchange(
         &self,
         url: &Uri,
         body: &[u8],
-        signature: Option<&str>,
+        headers: &Headers<'_>,
     ) -> Result<Answer, TransportError> {
-        let mut request = self
-            .agent
-            .post(url.clone())
-            .header("content-type", "application/json");
-        if let Some(signature) = signature {
+        self.try_exchange(url, body, headers)
+            .map_err(|error| TransportError::new(error, self.timeout))
+    }
+
+    fn try_exchange(
+        &self,
+        url: &Uri,
+        body: &[u8],
+        headers: &Headers<'_>,
+    ) -> Result<Answer, ureq::Error> {
+        let mut request = self.agent.post(url.clone());
+        if let Some(content_type) = headers.content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(signature) = headers.signature {
             request = request.header(SIGNATURE_HEADER, signature);
         }
         let response = request.send(body)?;
@@ -148,4 +190,13 @@ impl Client {
             body: prefix,
         })
     }
+}
+
+/// The headers a delivery carries besides the client's own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Headers<'a> {
+    /// `content-type`, when there is one.
+    pub(crate) content_type: Option<&'a [u8]>,
+    /// `x-protocol-signature`, when there is one.
+    pub(crate) signature: Option<&'a [u8]>,
 }
