@@ -13,8 +13,9 @@ use crate::dedup::Unclaimed;
 pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 
 /// What a receiver answers, instead of running the handler, to a request
-/// that was refused ([`Rejection`]) or whose event another delivery
-/// handles or handled (`dedup::Unclaimed`).
+/// that was refused ([`Rejection`]), whose event another delivery
+/// handles or handled (`dedup::Unclaimed`), or whose event was stored for
+/// later handling ([`Answer::stored`], by a durable inbox).
 ///
 /// Every adapter turns an `Answer` into its framework's response and
 /// nothing else: [`status`](Self::status), the JSON [`body`](Self::body) in
@@ -34,6 +35,8 @@ pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 /// | `duplicate` | 200 | `duplicate` | | INFO: the sender retried after a success |
 /// | `in_progress` | 409 | `invalid_request` | `Retry-After`: the rest of the other claim | INFO |
 /// | `store_unavailable` | 503 | `api_error` | `Retry-After: 5` | ERROR |
+/// | `stored` | 202 | `stored` | | DEBUG: the normal path of an inbox |
+/// | `already_stored` | 200 | `duplicate` | | INFO: an inbox holds the event already |
 ///
 /// No answer, log line, `Debug` or `Display` contains the secret, the
 /// received signature, the expected one or a store's connection details.
@@ -61,6 +64,12 @@ enum Cause {
     Rejected(Rejection),
     #[cfg(feature = "dedup")]
     Unclaimed(Unclaimed),
+    /// Stored durably for later handling (`again`: an earlier delivery
+    /// was); only the event id is kept.
+    Stored {
+        event_id: String,
+        again: bool,
+    },
 }
 
 /// How loud the log line is; each reason has one.
@@ -79,6 +88,48 @@ impl Answer {
     /// catcher per status (rocket) registers one for each.
     pub const ERROR_STATUSES: [u16; 8] = [400, 401, 405, 408, 409, 413, 500, 503];
 
+    /// 202: the authentic event `event_id` was stored durably, to be handled
+    /// later. Answer it only once the store's commit returned: the sender
+    /// does not deliver the event again.
+    ///
+    /// ```
+    /// use protocol_webhooks::Answer;
+    ///
+    /// let answer = Answer::stored("evt_1");
+    /// assert_eq!(answer.status(), 202);
+    /// assert_eq!(answer.body(), r#"{"type":"stored","message":"event evt_1 stored for processing"}"#);
+    /// ```
+    #[must_use]
+    pub fn stored(event_id: impl Into<String>) -> Self {
+        Self {
+            cause: Cause::Stored {
+                event_id: event_id.into(),
+                again: false,
+            },
+        }
+    }
+
+    /// 200: an earlier delivery of the authentic event `event_id` was
+    /// stored already, in whatever state its handling is; nothing new was
+    /// stored and the sender need not deliver it again.
+    ///
+    /// ```
+    /// use protocol_webhooks::Answer;
+    ///
+    /// let answer = Answer::already_stored("evt_1");
+    /// assert_eq!((answer.status(), answer.reason()), (200, "already_stored"));
+    /// assert_eq!(answer.body(), r#"{"type":"duplicate","message":"event evt_1 already received"}"#);
+    /// ```
+    #[must_use]
+    pub fn already_stored(event_id: impl Into<String>) -> Self {
+        Self {
+            cause: Cause::Stored {
+                event_id: event_id.into(),
+                again: true,
+            },
+        }
+    }
+
     /// The HTTP status code.
     #[must_use]
     pub fn status(&self) -> u16 {
@@ -86,17 +137,21 @@ impl Answer {
             Cause::Rejected(rejection) => rejection.status(),
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(unclaimed) => unclaimed.status(),
+            Cause::Stored { again: false, .. } => 202,
+            Cause::Stored { again: true, .. } => 200,
         }
     }
 
     /// A short, stable name of the outcome for logs and metrics, such as
-    /// `signature_mismatch` or `duplicate`.
+    /// `signature_mismatch`, `duplicate` or `stored`.
     #[must_use]
     pub fn reason(&self) -> &'static str {
         match &self.cause {
             Cause::Rejected(rejection) => rejection.reason(),
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(unclaimed) => unclaimed.reason(),
+            Cause::Stored { again: false, .. } => "stored",
+            Cause::Stored { again: true, .. } => "already_stored",
         }
     }
 
@@ -107,6 +162,7 @@ impl Answer {
             Cause::Rejected(_) => None,
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(unclaimed) => Some(unclaimed.event_id()),
+            Cause::Stored { event_id, .. } => Some(event_id),
         }
     }
 
@@ -117,6 +173,7 @@ impl Answer {
             Cause::Rejected(rejection) => Some(rejection),
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(_) => None,
+            Cause::Stored { .. } => None,
         }
     }
 
@@ -125,7 +182,7 @@ impl Answer {
     #[must_use]
     pub fn unclaimed(&self) -> Option<&Unclaimed> {
         match &self.cause {
-            Cause::Rejected(_) => None,
+            Cause::Rejected(_) | Cause::Stored { .. } => None,
             Cause::Unclaimed(unclaimed) => Some(unclaimed),
         }
     }
@@ -135,7 +192,7 @@ impl Answer {
     #[must_use]
     pub fn retry_after(&self) -> Option<u64> {
         match &self.cause {
-            Cause::Rejected(_) => None,
+            Cause::Rejected(_) | Cause::Stored { .. } => None,
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(unclaimed) => unclaimed.retry_after(),
         }
@@ -158,9 +215,13 @@ impl Answer {
     }
 
     /// The `type` of the JSON body: `invalid_request` for a 4xx,
-    /// `api_error` for a 5xx and `duplicate` for an event already processed.
+    /// `api_error` for a 5xx, `duplicate` for an event already processed
+    /// and `stored` for an event stored for later handling.
     #[must_use]
     pub fn error_type(&self) -> &'static str {
+        if let Cause::Stored { again: false, .. } = self.cause {
+            return "stored";
+        }
         match self.status() {
             200..=299 => "duplicate",
             500..=599 => "api_error",
@@ -218,7 +279,8 @@ impl Answer {
     /// reason (see the table above), with the fields `reason`, `status`,
     /// `event_id` once the event is authentic, and `missing` for a server
     /// without configuration. The message is `webhook already processed`,
-    /// `webhook being processed by another delivery` or `webhook refused`. Adapters call it where the answer is made, so
+    /// `webhook being processed by another delivery`, `webhook stored` or
+    /// `webhook refused`. Adapters call it where the answer is made, so
     /// it is logged once even when a handler takes the answer and replies
     /// by itself.
     #[cfg(feature = "tracing")]
@@ -231,6 +293,8 @@ impl Answer {
         let message = match reason {
             "duplicate" => "webhook already processed",
             "in_progress" => "webhook being processed by another delivery",
+            "stored" => "webhook stored",
+            "already_stored" => "webhook already received",
             _ => "webhook refused",
         };
         match self.level() {
@@ -250,6 +314,10 @@ impl Answer {
                 Level::Info
             }
             Cause::Rejected(_) => Level::Warn,
+            // Every event an inbox receives takes this path: INFO would be a
+            // line per webhook; the inbox's worker logs the handling.
+            Cause::Stored { again: false, .. } => Level::Debug,
+            Cause::Stored { again: true, .. } => Level::Info,
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(Unclaimed::StoreUnavailable { .. }) => Level::Error,
             #[cfg(feature = "dedup")]
@@ -295,6 +363,14 @@ impl fmt::Display for Answer {
             Cause::Rejected(rejection) => fmt::Display::fmt(rejection, f),
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(unclaimed) => fmt::Display::fmt(unclaimed, f),
+            Cause::Stored {
+                event_id,
+                again: false,
+            } => write!(f, "event {event_id} stored for processing"),
+            Cause::Stored {
+                event_id,
+                again: true,
+            } => write!(f, "event {event_id} already received"),
         }
     }
 }
@@ -307,6 +383,7 @@ impl core::error::Error for Answer {
             Cause::Rejected(rejection) => core::error::Error::source(rejection),
             #[cfg(feature = "dedup")]
             Cause::Unclaimed(unclaimed) => core::error::Error::source(unclaimed),
+            Cause::Stored { .. } => None,
         }
     }
 }
@@ -439,6 +516,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_event_is_202_stored_and_not_an_error() {
+        let answer = Answer::stored("evt\"1\n");
+        assert_eq!(answer.status(), 202);
+        assert_eq!(answer.reason(), "stored");
+        assert_eq!(answer.error_type(), "stored");
+        assert_eq!(answer.event_id(), Some("evt\"1\n"));
+        assert_eq!(answer.level(), Level::Debug);
+        assert_eq!(answer.retry_after(), None);
+        assert!(!answer.closes_connection());
+        assert!(answer.rejection().is_none());
+        assert!(core::error::Error::source(&answer).is_none());
+        assert!(!Answer::ERROR_STATUSES.contains(&answer.status()));
+        assert_eq!(
+            headers(&answer),
+            [("content-type", String::from("application/json"))]
+        );
+        assert_eq!(
+            answer.body(),
+            r#"{"type":"stored","message":"event evt\"1\n stored for processing"}"#
+        );
+        let value: serde_json::Value = serde_json::from_str(&answer.body()).expect("json");
+        assert_eq!(value["type"], "stored");
+    }
+
+    #[test]
     fn levels() {
         assert_eq!(Answer::from(SignatureError::Missing).level(), Level::Warn);
         assert_eq!(
@@ -533,6 +635,10 @@ mod tests {
                         error: StoreError::unavailable("redis://:hunter2@db refused"),
                     }),
                     r#"ERROR protocol_webhooks::answer: webhook refused reason="store_unavailable" status=503 event_id="evt_3""#,
+                ),
+                (
+                    Answer::stored("evt_4"),
+                    r#"DEBUG protocol_webhooks::answer: webhook stored reason="stored" status=202 event_id="evt_4""#,
                 ),
             ];
             for (answer, expected) in cases {

@@ -1,0 +1,36 @@
+//! What the handler receives.
+
+use std::ops::Deref;
+use std::time::SystemTime;
+
+use protocol_webhooks::events::Event;
+
+/// One attempt at handling a stored event: the event, parsed again by the
+/// core from the exact stored body, and where the attempt stands.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// The event.
+    pub event: Event,
+    /// This attempt's number, from 1. Above 1, an earlier attempt failed
+    /// or was cut short, and may have had effects.
+    pub attempt: u32,
+    /// When the inbox stored the event.
+    pub received_at: SystemTime,
+}
+
+impl Delivery {
+    /// Takes the event.
+    #[must_use]
+    pub fn into_event(self) -> Event {
+        self.event
+    }
+}
+
+impl Deref for Delivery {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}

@@ -1,0 +1,36 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod backoff;
+mod clock;
+mod delivery;
+mod entry;
+mod inbox;
+mod store;
+#[cfg(feature = "store-suite")]
+pub mod store_suite;
+mod worker;
+
+pub use backoff::{Backoff, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_MAX};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use delivery::Delivery;
+pub use entry::{
+    Accepted, AfterFailure, Entry, EntrySummary, NewEntry, State, Stats, Taken, UnknownState,
+};
+pub use inbox::{AcceptError, Inbox};
+pub use protocol_webhooks;
+pub use protocol_webhooks::dedup::{StoreError, StoreFuture};
+#[cfg(feature = "sqlite")]
+pub use store::{DEFAULT_BUSY_TIMEOUT, MAX_GROUP, SqliteOptions, SqliteStore};
+pub use store::{InboxStore, MemoryStore};
+pub use worker::{
+    DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_GRACE, DEFAULT_LEASE, DEFAULT_POLL_INTERVAL,
+    Stopped, Worker,
+};
+
+/// The error kept on an entry whose lease ended on its last attempt: the
+/// worker died or the handler outlived the lease.
+pub const LEASE_EXPIRED_ON_LAST_ATTEMPT: &str =
+    "the lease expired on the last attempt: the worker stopped or the handler outlived the lease";
