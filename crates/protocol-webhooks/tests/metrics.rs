@@ -78,7 +78,12 @@ fn the_verified_body_and_event_name_the_key() {
     let whole = config
         .verify_event(request.body(), Some(request.signature().as_bytes()))
         .expect("authentic");
-    assert_eq!(whole.verified_with().map(protocol_webhooks::MatchedKey::index), Some(1));
+    assert_eq!(
+        whole
+            .verified_with()
+            .map(protocol_webhooks::MatchedKey::index),
+        Some(1)
+    );
     let unverified = protocol_webhooks::events::Event::from_slice(BODY.as_bytes()).expect("valid");
     assert_eq!(unverified.verified_with(), None);
 }

@@ -32,7 +32,8 @@
 //!
 //! It then implements [`Harness`] for the framework's in-process request
 //! pipeline and calls [`run`]; and, at least once, starts the app on a real
-//! 127.0.0.1 socket and calls [`run_over_tcp`]. Adding a case to
+//! 127.0.0.1 socket and calls [`run_over_tcp`], which includes the raw-socket
+//! checks of [`run_hostile`]. Adding a case to
 //! [`cases`] tests all five adapters.
 //!
 //! Some cases send the signature header more than once
@@ -43,12 +44,19 @@
 mod cases;
 mod counted;
 mod harness;
+mod hostile;
 mod logs;
 mod once;
 mod tcp;
 
 pub use cases::{Case, Delivery, Expected, cases};
 pub use harness::{Harness, TestRequest, TestResponse, run, run_without_registration};
+pub use hostile::{
+    BROKEN_CHUNK_SIZES, broken_chunk_framing_is_refused, chunk_size_overflow_is_refused,
+    declared_length_over_limit_is_refused_before_the_body,
+    declared_length_over_limit_is_refused_without_100_continue,
+    repeated_signature_with_a_non_utf8_copy_is_refused, run_hostile, trickled_head_holds_up_no_one,
+};
 pub use logs::capture;
 pub use once::{
     HANG, OnceOutcome, OnceReply, deduplicator, handle_once, handler_runs, once_outcome,

@@ -12,7 +12,7 @@ use actix_web::{App, HttpResponse, HttpServer, test, web};
 use futures_util::stream;
 use protocol_webhooks_actix_web::{ClaimedWebhook, RawWebhook, Webhook};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse,
+    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TcpHarness, TestRequest, TestResponse,
 };
 
 async fn on_event(Webhook(event): Webhook) -> HttpResponse {
@@ -121,11 +121,86 @@ async fn conformance_over_tcp() {
     let handle = server.handle();
     let running = actix_web::rt::spawn(server);
 
-    protocol_webhooks_conformance::run_over_tcp(address).await;
+    // `run_over_tcp` but for one check: actix-http answers
+    // `Expect: 100-continue` with `100 Continue` as soon as it has read the
+    // head, before the app runs (`HttpServer` has no hook for its expect
+    // service), so an extractor's refusal can only come second. `socket`
+    // pins that, so it fails once actix stops asking first.
+    protocol_webhooks_conformance::run(&TcpHarness::new(address)).await;
+    protocol_webhooks_conformance::truncated_body_does_not_disturb_the_server(address).await;
+    protocol_webhooks_conformance::declared_length_over_limit_is_refused_before_the_body(address)
+        .await;
+    socket::expect_continue_is_answered_100_then_413(address).await;
+    protocol_webhooks_conformance::stalled_body_is_refused_at_the_deadline(address).await;
+    protocol_webhooks_conformance::repeated_signature_with_a_non_utf8_copy_is_refused(address)
+        .await;
+    protocol_webhooks_conformance::broken_chunk_framing_is_refused(address).await;
+    protocol_webhooks_conformance::chunk_size_overflow_is_refused(address).await;
+    protocol_webhooks_conformance::trickled_head_holds_up_no_one(address).await;
 
     handle.stop(true).await;
     running
         .await
         .expect("server task joins")
         .expect("server stops cleanly");
+}
+
+mod socket {
+    use std::io::{Read as _, Write as _};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    use protocol_webhooks_actix_web::protocol_webhooks::DEFAULT_BODY_LIMIT;
+    use protocol_webhooks_conformance::EVENT_PATH;
+
+    /// A request declaring twice the limit with `Expect: 100-continue`, of
+    /// which no body byte is sent: actix-http asks for the body, then the
+    /// extractor refuses it with 413 and `Connection: close` at once.
+    pub(super) async fn expect_continue_is_answered_100_then_413(address: SocketAddr) {
+        let head = format!(
+            "POST {EVENT_PATH} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nx-protocol-signature: {}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            "0".repeat(64),
+            2 * DEFAULT_BODY_LIMIT,
+        );
+        let (answer, waited) = actix_web::rt::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let mut stream = TcpStream::connect(address).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(1)))
+                .expect("set a read timeout");
+            stream.write_all(head.as_bytes()).expect("write head");
+            let mut answer = Vec::new();
+            let mut buffer = [0u8; 512];
+            // Both heads: the 100's and the 413's.
+            while answer.windows(4).filter(|w| w == b"\r\n\r\n").count() < 2 {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => answer.extend_from_slice(&buffer[..read]),
+                }
+            }
+            (
+                String::from_utf8_lossy(&answer).into_owned(),
+                started.elapsed(),
+            )
+        })
+        .await
+        .expect("the exchange runs");
+        assert!(
+            answer.starts_with("HTTP/1.1 100 Continue\r\n\r\n"),
+            "actix-web no longer asks for the body first: call run_over_tcp, got {answer:?}"
+        );
+        let refusal = &answer["HTTP/1.1 100 Continue\r\n\r\n".len()..];
+        assert!(
+            refusal.starts_with("HTTP/1.1 413"),
+            "a declared Content-Length over the limit must get 413 without the body, got {answer:?}"
+        );
+        assert!(
+            refusal.to_ascii_lowercase().contains("connection: close"),
+            "a 413 must carry Connection: close, got {answer:?}"
+        );
+        assert!(
+            waited < Duration::from_secs(1),
+            "the 413 came after {waited:?}"
+        );
+    }
 }

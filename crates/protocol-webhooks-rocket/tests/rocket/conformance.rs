@@ -130,17 +130,26 @@ async fn over_tcp() {
     let served = serve(app()).await;
     let address = served.address;
 
-    // `run_over_tcp` is this suite run plus three socket checks. Its check that
-    // a declared oversize body gets 413 before any byte of it is sent cannot
-    // hold on Rocket 0.5, which reads up to 14 bytes of every body before
-    // routing (to look for a `_method` form field); `socket` checks the
-    // same with those bytes sent, and pins the wait, so it fails loudly
-    // once Rocket stops waiting and `run_over_tcp` can take its place.
+    // `run_over_tcp` is this suite run, the truncated-body check and the
+    // hostile checks of `run_hostile`. Two of those cannot hold on Rocket
+    // 0.5, and `socket` pins what it does instead, so that each fails
+    // loudly once Rocket changes and the shared check can take its place:
+    //
+    // - a declared oversize body is not refused before any of it is sent
+    //   (with or without `Expect: 100-continue`): Rocket reads up to 14
+    //   bytes of every body before routing and before any fairing runs (to
+    //   look for a `_method` form field), with no deadline;
+    // - a signature header repeated with a non-UTF-8 copy is not refused:
+    //   Rocket drops such a value before any fairing or guard runs.
     protocol_webhooks_conformance::run(&TcpHarness::new(address)).await;
-    socket::declared_oversize_body_is_refused_once_rocket_has_peeked(address).await;
     protocol_webhooks_conformance::truncated_body_does_not_disturb_the_server(address).await;
+    socket::declared_oversize_body_is_refused_once_rocket_has_peeked(address).await;
+    socket::expect_continue_is_answered_100_by_rockets_peek(address).await;
     protocol_webhooks_conformance::stalled_body_is_refused_at_the_deadline(address).await;
     socket::a_repeated_signature_rocket_dropped_a_value_of_counts_once(address).await;
+    protocol_webhooks_conformance::broken_chunk_framing_is_refused(address).await;
+    protocol_webhooks_conformance::chunk_size_overflow_is_refused(address).await;
+    protocol_webhooks_conformance::trickled_head_holds_up_no_one(address).await;
 
     served.stop().await;
 }
@@ -205,35 +214,75 @@ mod socket {
         );
     }
 
-    /// Rocket drops a header value that is not UTF-8 before any guard runs,
-    /// one value at a time: of a signature header sent twice, once not as
-    /// UTF-8, the guard sees one value, so the request is not refused as
-    /// repeated but verified with the value Rocket kept. The suite's repeated
-    /// cases all use UTF-8 values and pass; this pins the one request that
-    /// cannot be refused, so it fails once Rocket keeps such values.
-    pub(super) async fn a_repeated_signature_rocket_dropped_a_value_of_counts_once(
-        address: SocketAddr,
-    ) {
-        let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
-        let mut request = format!(
-            "POST {EVENT_PATH} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-            signed.body().len(),
-        )
-        .into_bytes();
-        request.extend_from_slice(b"x-protocol-signature: \xff\xfe\r\n");
-        request.extend_from_slice(
-            format!("x-protocol-signature: {}\r\n\r\n", signed.signature()).as_bytes(),
-        );
-        request.extend_from_slice(signed.body());
-
+    /// Rocket's read of the first body bytes before routing makes hyper ask
+    /// for the body: a request declaring twice the limit with
+    /// `Expect: 100-continue` is answered `100 Continue`, and refused with
+    /// 413 only once those bytes arrive. The shared check requires the 413
+    /// first; this fails once Rocket no longer asks.
+    pub(super) async fn expect_continue_is_answered_100_by_rockets_peek(address: SocketAddr) {
         let mut stream = TcpStream::connect(address).await.expect("connect");
-        stream.write_all(&request).await.expect("write the request");
+        let head = head(address, 2 * DEFAULT_BODY_LIMIT, true)
+            .replace("\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.expect("write head");
+        let early = read_answer(&mut stream, Duration::from_secs(1)).await;
+        assert!(
+            early
+                .as_deref()
+                .is_some_and(|text| text.starts_with("HTTP/1.1 100 Continue\r\n\r\n")),
+            "Rocket no longer asks for the body before routing: use run_over_tcp, got {early:?}"
+        );
+
+        stream
+            .write_all(&[b' '; PEEKED])
+            .await
+            .expect("write the peeked bytes");
         let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
         assert!(
             answer
                 .as_deref()
-                .is_some_and(|text| text.starts_with("HTTP/1.1 200")),
-            "Rocket kept a non-UTF-8 header value: the request should now be refused as repeated (401), got {answer:?}"
+                .is_some_and(|text| text.starts_with("HTTP/1.1 413")),
+            "a declared Content-Length over the limit must get 413 without the rest of the body, got {answer:?}"
         );
+    }
+
+    /// Rocket drops a header value that is not UTF-8 while it builds its
+    /// request from hyper's, before any fairing or guard runs, one value at
+    /// a time, and keeps neither hyper's request nor a count of what it
+    /// dropped: of a signature header sent twice, once not as UTF-8 (in
+    /// either order), the guard sees one value, so the request is not
+    /// refused as repeated but verified with the value Rocket kept. The
+    /// suite's other repeated cases use UTF-8 values and pass; this pins the
+    /// one request that cannot be refused, so it fails once Rocket keeps
+    /// such values.
+    pub(super) async fn a_repeated_signature_rocket_dropped_a_value_of_counts_once(
+        address: SocketAddr,
+    ) {
+        let signed = SignedRequest::sample(SECRET, &EventType::MessageCreated).expect("sample");
+        let unreadable: &[u8] = b"\xff\xfe";
+        let valid = signed.signature().as_bytes();
+        for (first, second) in [(unreadable, valid), (valid, unreadable)] {
+            let mut request = format!(
+                "POST {EVENT_PATH} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                signed.body().len(),
+            )
+            .into_bytes();
+            for value in [first, second] {
+                request.extend_from_slice(b"x-protocol-signature: ");
+                request.extend_from_slice(value);
+                request.extend_from_slice(b"\r\n");
+            }
+            request.extend_from_slice(b"\r\n");
+            request.extend_from_slice(signed.body());
+
+            let mut stream = TcpStream::connect(address).await.expect("connect");
+            stream.write_all(&request).await.expect("write the request");
+            let answer = read_answer(&mut stream, Duration::from_secs(10)).await;
+            assert!(
+                answer
+                    .as_deref()
+                    .is_some_and(|text| text.starts_with("HTTP/1.1 200")),
+                "Rocket kept a non-UTF-8 header value: the request should now be refused as repeated (401) by repeated_signature_with_a_non_utf8_copy_is_refused, got {answer:?}"
+            );
+        }
     }
 }
