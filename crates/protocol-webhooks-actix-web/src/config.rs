@@ -30,7 +30,7 @@ pub(crate) fn registered_deduplicator(
 
 /// A value registered plainly or as `web::Data`, the innermost (resource,
 /// then scope, then app) one winning. Both kinds are cheap to clone.
-fn registered<T: Clone + 'static>(request: &HttpRequest) -> Option<T> {
+pub(crate) fn registered<T: Clone + 'static>(request: &HttpRequest) -> Option<T> {
     request
         .app_data::<T>()
         .or_else(|| request.app_data::<web::Data<T>>().map(web::Data::get_ref))

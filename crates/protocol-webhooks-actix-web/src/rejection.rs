@@ -28,19 +28,24 @@ impl ResponseError for WebhookRejection {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let answer = self.answer();
-        let mut response = HttpResponse::build(self.status_code());
-        for (name, value) in answer.headers() {
-            response.insert_header((name, value.into_owned()));
-        }
-        if answer.closes_connection() {
-            // actix-web writes `Connection` from the connection type, not
-            // from the header; closing also stops it from draining the rest
-            // of an oversized body before it can take the next request.
-            response.force_close();
-        }
-        response.body(answer.body())
+        answer_response(self.answer())
     }
+}
+
+/// The response for an answer of the core: its status, headers and body.
+pub(crate) fn answer_response(answer: &crate::Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    for (name, value) in answer.headers() {
+        response.insert_header((name, value.into_owned()));
+    }
+    if answer.closes_connection() {
+        // actix-web writes `Connection` from the connection type, not
+        // from the header; closing also stops it from draining the rest
+        // of an oversized body before it can take the next request.
+        response.force_close();
+    }
+    response.body(answer.body())
 }
 
 #[cfg(test)]

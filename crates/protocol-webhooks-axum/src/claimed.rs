@@ -10,7 +10,7 @@ use crate::body::read_event;
 /// Extracts a verified Protocol event and claims its id, so that exactly one
 /// delivery of each event runs the handler, across retries and replicas.
 ///
-/// The request is first checked exactly as by [`Webhook`] (size, signature,
+/// The request is first checked exactly as by [`Webhook`](crate::Webhook) (size, signature,
 /// then parse); only then is the authentic event's id claimed with the
 /// [`Deduplicator`] from the router's state. The handler gets the
 /// [`ClaimedEvent`](crate::ClaimedEvent), which dereferences to the

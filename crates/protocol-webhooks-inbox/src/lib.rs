@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod adapter;
 mod backoff;
 mod clock;
 mod delivery;

@@ -18,6 +18,15 @@ pub(crate) fn deduplicator(request: &Request) -> Result<&Deduplicator, WebhookRe
     registered(request, "Deduplicator")
 }
 
+/// The inbox added with `.data(inbox)`, or the 500 for a server that
+/// forgot it.
+#[cfg(feature = "inbox")]
+pub(crate) fn inbox(
+    request: &Request,
+) -> Result<&protocol_webhooks_inbox::Inbox, WebhookRejection> {
+    registered(request, "Inbox")
+}
+
 /// A missing value is a bug in the server, not in the request: the sender
 /// gets the core's 500 so that it retries once the server is fixed, and the
 /// core's error log line names the type to register.

@@ -46,10 +46,7 @@ impl ResponseError for WebhookRejection {
     }
 
     fn as_response(&self) -> Response {
-        let (parts, body) = self.0.to_http().into_parts();
-        let mut response = Response::builder().status(parts.status).body(body);
-        *response.headers_mut() = parts.headers;
-        response
+        answer_response(&self.0)
     }
 }
 
@@ -57,4 +54,12 @@ impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
         self.as_response()
     }
+}
+
+/// The response for an answer of the core: its status, headers and body.
+pub(crate) fn answer_response(answer: &crate::Answer) -> Response {
+    let (parts, body) = answer.to_http().into_parts();
+    let mut response = Response::builder().status(parts.status).body(body);
+    *response.headers_mut() = parts.headers;
+    response
 }

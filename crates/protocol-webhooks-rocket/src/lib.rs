@@ -6,6 +6,8 @@ mod catchers;
 mod claimed;
 mod extract;
 mod fairing;
+#[cfg(feature = "inbox")]
+mod inbox;
 mod outcome;
 mod rejection;
 
@@ -18,4 +20,9 @@ pub use catchers::catchers;
 pub use claimed::ClaimedWebhook;
 pub use extract::{RawWebhook, Webhook};
 pub use fairing::WebhookFairing;
+#[cfg(feature = "inbox")]
+pub use inbox::InboxWebhook;
 pub use rejection::WebhookRejection;
+
+#[cfg(feature = "inbox")]
+protocol_webhooks_inbox::__impl_inbox_extractor!(InboxWebhook);

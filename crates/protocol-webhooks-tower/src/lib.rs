@@ -5,6 +5,8 @@
 mod claimed;
 mod extract;
 mod future;
+#[cfg(feature = "inbox")]
+mod inbox;
 mod layer;
 mod rejection;
 mod response;
@@ -19,7 +21,12 @@ protocol_webhooks::__impl_extractor!(Webhook, RawWebhook, ClaimedWebhook, Webhoo
 pub use claimed::{ClaimedWebhook, PendingClaim};
 pub use extract::{RawWebhook, Webhook};
 pub use future::ResponseFuture;
+#[cfg(feature = "inbox")]
+pub use inbox::{InboxService, InboxWebhook};
 pub use layer::WebhookLayer;
 pub use rejection::WebhookRejection;
 pub use response::ResponseBody;
 pub use service::WebhookService;
+
+#[cfg(feature = "inbox")]
+protocol_webhooks_inbox::__impl_inbox_extractor!(InboxWebhook);

@@ -81,7 +81,7 @@ impl Verification {
 /// the body to it, so the hint replaces the header when there is one; the
 /// header still counts for a body a middleware re-wrapped without a hint.
 /// Trailers carry no body bytes: only data frames are signed.
-async fn read_verified<B: Body>(
+pub(crate) async fn read_verified<B: Body>(
     config: &WebhookConfig,
     headers: &HeaderMap,
     body: B,

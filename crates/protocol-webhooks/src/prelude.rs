@@ -5,4 +5,4 @@
 
 pub use crate::dedup::{ClaimedEvent, Deduplicator, StoreError, Unclaimed};
 pub use crate::events::{Event, EventType, Payload};
-pub use crate::{Answer, Rejection, VerifiedBody, WebhookConfig};
+pub use crate::{Answer, Key, MatchedKey, Rejection, VerifiedBody, WebhookConfig};

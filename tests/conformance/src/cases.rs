@@ -6,7 +6,8 @@ use protocol_webhooks::{DEFAULT_BODY_LIMIT, Key, SIGNATURE_HEADER, SignatureErro
 use serde_json::{Value, json};
 
 use crate::harness::TestRequest;
-use crate::{EVENT_PATH, ONCE_PATH, PREVIOUS_SECRET, RAW_PATH, SECRET, WRONG_SECRET};
+use crate::once::STORE_DOWN_PREFIX;
+use crate::{EVENT_PATH, INBOX_PATH, ONCE_PATH, PREVIOUS_SECRET, RAW_PATH, SECRET, WRONG_SECRET};
 
 /// One request and what every adapter must answer.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct Case {
     /// Once the case is answered, how many times the once route's handler
     /// must have run for this event id in all.
     pub handler_runs: Option<(String, usize)>,
+    /// Once the case is answered, the exact body the inbox must hold for
+    /// this event id, or `None` when it must hold nothing.
+    pub stored: Option<(String, Option<Vec<u8>>)>,
 }
 
 /// How the runner sends a case's request.
@@ -75,6 +79,11 @@ pub enum Expected {
     NotDone,
     /// 500 `{"type":"api_error",...}`: the server has no configuration.
     Unconfigured,
+    /// 202 from the inbox route: the JSON body has `"type":"stored"`.
+    Stored,
+    /// 200 from the inbox route for an event it held already: the JSON
+    /// body has `"type":"duplicate"`.
+    AlreadyStored,
 }
 
 fn hex_signature(secret: &str, body: &[u8]) -> String {
@@ -108,6 +117,7 @@ impl Builder {
             hold_claim: None,
             delivery: Delivery::Once,
             handler_runs: None,
+            stored: None,
         });
     }
 
@@ -121,6 +131,12 @@ impl Builder {
     /// once the last case is answered.
     fn runs(&mut self, event_id: &str, times: usize) {
         self.last().handler_runs = Some((event_id.to_owned(), times));
+    }
+
+    /// Requires the inbox to hold exactly `body` for `event_id` (or, for
+    /// `None`, nothing) once the last case is answered.
+    fn holds(&mut self, event_id: &str, body: Option<&[u8]>) {
+        self.last().stored = Some((event_id.to_owned(), body.map(<[u8]>::to_vec)));
     }
 }
 
@@ -190,6 +206,7 @@ pub fn cases() -> Vec<Case> {
     invalid_events(&mut cases);
     size_limits(&mut cases);
     raw_route(&mut cases);
+    inbox_route(&mut cases);
     once_route(&mut cases);
     cases.cases
 }
@@ -199,7 +216,7 @@ pub fn cases() -> Vec<Case> {
 pub(crate) fn unregistered_cases() -> Vec<Case> {
     let mut cases = Builder { cases: Vec::new() };
     let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    for path in [EVENT_PATH, RAW_PATH, ONCE_PATH] {
+    for path in [EVENT_PATH, RAW_PATH, INBOX_PATH, ONCE_PATH] {
         let id = format!("evt_unregistered_{run}_{}", path.len());
         cases.push(
             format!("{path} answers 500 without a registered configuration"),
@@ -207,6 +224,7 @@ pub(crate) fn unregistered_cases() -> Vec<Case> {
             Expected::Unconfigured,
         );
         cases.runs(&id, 0);
+        cases.holds(&id, None);
     }
     cases.cases
 }
@@ -214,6 +232,80 @@ pub(crate) fn unregistered_cases() -> Vec<Case> {
 /// Every call to [`cases`] numbers its exactly-once ids afresh, so runs in
 /// the same process (in-process and over TCP) never see each other's ids.
 static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The inbox route stores an authentic event before it answers, once per
+/// id, and stores nothing for a request every other route refuses.
+fn inbox_route(cases: &mut Builder) {
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body_for = |id: &str| sample_body(&EventType::ConversationUpdated, id);
+
+    let id = format!("evt_inbox_{run}");
+    let body = body_for(&id);
+    cases.push(
+        "inbox route stores a signed event: 202",
+        signed(INBOX_PATH, body.clone()),
+        Expected::Stored,
+    );
+    cases.holds(&id, Some(&body));
+    cases.push(
+        "inbox route answers a redelivery 200 and stores nothing new",
+        signed(INBOX_PATH, body.clone()),
+        Expected::AlreadyStored,
+    );
+    cases.holds(&id, Some(&body));
+
+    let id = format!("evt_inbox_chunked_{run}");
+    let body = body_for(&id);
+    cases.push(
+        "inbox route stores a chunked body byte for byte",
+        chunked(signed(INBOX_PATH, body.clone())),
+        Expected::Stored,
+    );
+    cases.holds(&id, Some(&body));
+
+    let id = format!("evt_inbox_forged_{run}");
+    cases.push(
+        "inbox route checks the signature before storing",
+        request(INBOX_PATH, body_for(&id), Some(&[b'0'; 64])),
+        Expected::SignatureRefused(SignatureError::Mismatch),
+    );
+    cases.holds(&id, None);
+    let id = format!("evt_inbox_unsigned_{run}");
+    cases.push(
+        "inbox route refuses an unsigned request",
+        request(INBOX_PATH, body_for(&id), None),
+        Expected::SignatureRefused(SignatureError::Missing),
+    );
+    cases.holds(&id, None);
+
+    let id = format!("evt_inbox_invalid_{run}");
+    // A known type whose payload has no id: authentic, but not an event.
+    let invalid = json!({"id": id, "type": "contact.deleted", "payload": {}});
+    cases.push(
+        "inbox route refuses an authentic body that is not an event",
+        signed(INBOX_PATH, invalid.to_string().into_bytes()),
+        BAD_REQUEST,
+    );
+    cases.holds(&id, None);
+
+    let id = format!("evt_inbox_large_{run}");
+    let mut large = body_for(&id);
+    large.resize(DEFAULT_BODY_LIMIT + 1, b' ');
+    cases.push(
+        "inbox route refuses a body over the limit",
+        signed(INBOX_PATH, large),
+        TOO_LARGE,
+    );
+    cases.holds(&id, None);
+
+    let id = format!("{STORE_DOWN_PREFIX}_inbox_{run}");
+    cases.push(
+        "inbox route answers 503 when the event cannot be stored",
+        signed(INBOX_PATH, body_for(&id)),
+        Expected::StoreDown,
+    );
+    cases.holds(&id, None);
+}
 
 fn once_route(cases: &mut Builder) {
     let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -331,7 +423,7 @@ fn claim_lifecycle(cases: &mut Builder, run: u64) {
     cases.last().hold_claim = Some(id.clone());
     cases.runs(&id, 0);
 
-    let id = format!("{}_{run}", crate::once::STORE_DOWN_PREFIX);
+    let id = format!("{}_{run}", STORE_DOWN_PREFIX);
     cases.push(
         "once route answers 503 with Retry-After when the store is down",
         signed(ONCE_PATH, body_for(&id)),

@@ -189,10 +189,12 @@ async fn run_cases<H: Harness>(harness: &H, all: Vec<Case>) {
             deliver(harness, &case).await
         };
         drop(held);
+        let stored = check_stored(&case).await;
         let outcome = case
             .expected
             .check(&case.request, &response)
             .and_then(|()| check_runs(&case))
+            .and(stored)
             .and_then(|()| {
                 if H::IN_PROCESS {
                     let lines = logs.answer_lines();
@@ -282,7 +284,8 @@ fn check_answer_logged(
     }
 }
 
-/// Whether the adapter answers instead of the handler.
+/// Whether the adapter's answer is the core's (logged and counted by it),
+/// rather than the handler's own.
 fn refused(expected: &Expected) -> bool {
     matches!(
         expected,
@@ -292,7 +295,29 @@ fn refused(expected: &Expected) -> bool {
             | Expected::Busy
             | Expected::StoreDown
             | Expected::Unconfigured
+            | Expected::Stored
+            | Expected::AlreadyStored
     )
+}
+
+async fn check_stored(case: &Case) -> Result<(), String> {
+    let Some((event_id, expected)) = &case.stored else {
+        return Ok(());
+    };
+    let held = crate::inbox::stored_body(event_id).await?;
+    if held == *expected {
+        Ok(())
+    } else {
+        let describe = |body: &Option<Vec<u8>>| match body {
+            Some(bytes) => format!("{} bytes", bytes.len()),
+            None => String::from("nothing"),
+        };
+        Err(format!(
+            "the inbox holds {} for {event_id}, expected {}",
+            describe(&held),
+            describe(expected)
+        ))
+    }
 }
 
 fn check_runs(case: &Case) -> Result<(), String> {
@@ -380,6 +405,19 @@ impl Expected {
                 } else {
                     Ok(())
                 }
+            }
+            Self::Stored => {
+                expect_status(response, 202)?;
+                check_rejection_body(request, response, "stored")
+            }
+            Self::AlreadyStored => {
+                expect_status(response, 200)?;
+                if response.retry_after.is_some() {
+                    return Err(String::from(
+                        "an event stored already must not ask for a retry",
+                    ));
+                }
+                check_rejection_body(request, response, "duplicate")
             }
             Self::Unconfigured => {
                 expect_status(response, 500)?;

@@ -1,12 +1,16 @@
 //! The HTTP conformance suite that every protocol-webhooks adapter runs.
 //!
-//! An adapter's test builds an app with three routes under the configuration
+//! An adapter's test builds an app with four routes under the configuration
 //! from [`config`]:
 //!
 //! - `POST /webhooks` ([`EVENT_PATH`]) takes the adapter's verified-event
 //!   extractor and answers 200 with [`event_summary`] as a JSON body;
 //! - `POST /webhooks/raw` ([`RAW_PATH`]) takes the verified raw-body
 //!   extractor and answers 200 with the body bytes echoed back;
+//! - `POST /webhooks/inbox` ([`INBOX_PATH`]) takes the inbox extractor
+//!   (the adapter's `inbox` feature) configured with [`inbox`], and its
+//!   handler returns it: 202 for an event stored, 200 for one stored
+//!   already;
 //! - `POST /webhooks/once` ([`ONCE_PATH`]) takes the exactly-once extractor
 //!   configured with [`deduplicator`] and hands the claimed event to
 //!   [`handle_once`], answering its [`OnceReply`] (status, and a JSON body
@@ -45,6 +49,7 @@ mod cases;
 mod counted;
 mod harness;
 mod hostile;
+mod inbox;
 mod logs;
 mod once;
 mod tcp;
@@ -57,6 +62,7 @@ pub use hostile::{
     declared_length_over_limit_is_refused_without_100_continue,
     repeated_signature_with_a_non_utf8_copy_is_refused, run_hostile, trickled_head_holds_up_no_one,
 };
+pub use inbox::inbox;
 pub use logs::capture;
 pub use once::{
     HANG, OnceOutcome, OnceReply, deduplicator, handle_once, handler_runs, once_outcome,
@@ -81,6 +87,9 @@ pub const EVENT_PATH: &str = "/webhooks";
 pub const RAW_PATH: &str = "/webhooks/raw";
 /// The route taking the exactly-once extractor.
 pub const ONCE_PATH: &str = "/webhooks/once";
+/// The route taking the inbox extractor, which stores the event in
+/// [`inbox`] and answers with it.
+pub const INBOX_PATH: &str = "/webhooks/inbox";
 
 /// How long the suite's configuration lets a body take: short, so that
 /// the stalled-body check over TCP does not wait for the 30 s default.

@@ -10,9 +10,9 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use actix_web::web::Bytes;
 use actix_web::{App, HttpResponse, HttpServer, test, web};
 use futures_util::stream;
-use protocol_webhooks_actix_web::{ClaimedWebhook, RawWebhook, Webhook};
+use protocol_webhooks_actix_web::{ClaimedWebhook, InboxWebhook, RawWebhook, Webhook};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TcpHarness, TestRequest, TestResponse,
+    EVENT_PATH, Harness, INBOX_PATH, ONCE_PATH, RAW_PATH, TcpHarness, TestRequest, TestResponse,
 };
 
 async fn on_event(Webhook(event): Webhook) -> HttpResponse {
@@ -23,6 +23,10 @@ async fn on_event(Webhook(event): Webhook) -> HttpResponse {
 
 async fn on_raw(RawWebhook(body): RawWebhook) -> HttpResponse {
     HttpResponse::Ok().body(body.into_bytes())
+}
+
+async fn on_inbox(stored: InboxWebhook) -> InboxWebhook {
+    stored
 }
 
 async fn on_once(claimed: ClaimedWebhook) -> HttpResponse {
@@ -42,13 +46,15 @@ fn unregistered_routes(config: &mut web::ServiceConfig) {
     config
         .route(EVENT_PATH, web::post().to(on_event))
         .route(RAW_PATH, web::post().to(on_raw))
+        .route(INBOX_PATH, web::post().to(on_inbox))
         .route(ONCE_PATH, web::post().to(on_once));
 }
 
 fn routes(config: &mut web::ServiceConfig) {
     config
         .app_data(protocol_webhooks_conformance::config())
-        .app_data(protocol_webhooks_conformance::deduplicator());
+        .app_data(protocol_webhooks_conformance::deduplicator())
+        .app_data(protocol_webhooks_conformance::inbox());
     unregistered_routes(config);
 }
 fn header_text(response: &ServiceResponse, name: HeaderName) -> Option<String> {

@@ -14,28 +14,35 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use protocol_webhooks_axum::{ClaimedWebhook, Deduplicator, RawWebhook, Webhook, WebhookConfig};
-use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, event_summary, handle_once,
+use protocol_webhooks_axum::{
+    ClaimedWebhook, Deduplicator, InboxWebhook, RawWebhook, Webhook, WebhookConfig,
 };
+use protocol_webhooks_conformance::{
+    EVENT_PATH, Harness, INBOX_PATH, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, event_summary,
+    handle_once,
+};
+use protocol_webhooks_inbox::Inbox;
 use tower::ServiceExt as _;
 
-/// The suite's configuration and its shared de-duplicator.
+/// The suite's configuration, its shared de-duplicator and inbox.
 #[derive(Clone, FromRef)]
 struct SuiteState {
     config: WebhookConfig,
     dedup: Deduplicator,
+    inbox: Inbox,
 }
 
-/// Exactly the three routes the suite documents, under its configuration.
+/// Exactly the four routes the suite documents, under its configuration.
 fn app() -> Router {
     Router::new()
         .route(EVENT_PATH, post(on_event))
         .route(RAW_PATH, post(on_raw))
+        .route(INBOX_PATH, post(on_inbox))
         .route(ONCE_PATH, post(on_once))
         .with_state(SuiteState {
             config: protocol_webhooks_conformance::config(),
             dedup: protocol_webhooks_conformance::deduplicator(),
+            inbox: protocol_webhooks_conformance::inbox(),
         })
 }
 
@@ -48,6 +55,10 @@ async fn on_event(Webhook(event): Webhook) -> impl IntoResponse {
 
 async fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
     body.into_bytes()
+}
+
+async fn on_inbox(stored: InboxWebhook) -> InboxWebhook {
+    stored
 }
 
 async fn on_once(ClaimedWebhook(claimed): ClaimedWebhook) -> Response {

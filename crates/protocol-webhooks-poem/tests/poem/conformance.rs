@@ -9,10 +9,10 @@ use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Body, Endpoint, EndpointExt, Response, Route, Server, handler, post};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, config, deduplicator,
-    event_summary, handle_once,
+    EVENT_PATH, Harness, INBOX_PATH, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, config,
+    deduplicator, event_summary, handle_once, inbox,
 };
-use protocol_webhooks_poem::{ClaimedWebhook, RawWebhook, Webhook};
+use protocol_webhooks_poem::{ClaimedWebhook, InboxWebhook, RawWebhook, Webhook};
 
 #[handler]
 fn on_event(Webhook(event): Webhook) -> Response {
@@ -27,6 +27,11 @@ fn on_raw(RawWebhook(body): RawWebhook) -> Vec<u8> {
 }
 
 #[handler]
+fn on_inbox(stored: InboxWebhook) -> InboxWebhook {
+    stored
+}
+
+#[handler]
 async fn on_once(claimed: ClaimedWebhook) -> Response {
     let reply = handle_once(claimed.into_inner()).await;
     let status = StatusCode::from_u16(reply.status).expect("the suite answers valid statuses");
@@ -38,16 +43,17 @@ async fn on_once(claimed: ClaimedWebhook) -> Response {
     }
 }
 
-/// The suite's three routes, with nothing registered.
+/// The suite's four routes, with nothing registered.
 fn routes() -> Route {
     Route::new()
         .at(EVENT_PATH, post(on_event))
         .at(RAW_PATH, post(on_raw))
+        .at(INBOX_PATH, post(on_inbox))
         .at(ONCE_PATH, post(on_once))
 }
 
 fn app() -> impl Endpoint {
-    routes().data(config()).data(deduplicator())
+    routes().data(config()).data(deduplicator()).data(inbox())
 }
 
 /// Sends each case through the app with `poem::test::TestClient`, no socket.

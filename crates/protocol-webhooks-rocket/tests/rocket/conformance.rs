@@ -3,7 +3,9 @@
 use protocol_webhooks_conformance::{
     Harness, TcpHarness, TestRequest, TestResponse, event_summary, handle_once,
 };
-use protocol_webhooks_rocket::{ClaimedWebhook, RawWebhook, Webhook, WebhookFairing, catchers};
+use protocol_webhooks_rocket::{
+    ClaimedWebhook, InboxWebhook, RawWebhook, Webhook, WebhookFairing, catchers,
+};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
@@ -19,6 +21,11 @@ fn on_event(webhook: Webhook) -> (ContentType, String) {
 #[rocket::post("/webhooks/raw", data = "<webhook>")]
 fn on_raw(webhook: RawWebhook) -> Vec<u8> {
     webhook.into_inner().into_bytes()
+}
+
+#[rocket::post("/webhooks/inbox", data = "<stored>")]
+fn on_inbox(stored: InboxWebhook) -> InboxWebhook {
+    stored
 }
 
 /// The suite's handler: commits, fails, panics or hangs as the event id
@@ -53,15 +60,16 @@ fn app() -> Rocket<Build> {
             WebhookFairing::new(protocol_webhooks_conformance::config())
                 .with_deduplicator(protocol_webhooks_conformance::deduplicator()),
         )
-        .mount("/", rocket::routes![on_event, on_raw, on_once])
+        .manage(protocol_webhooks_conformance::inbox())
+        .mount("/", rocket::routes![on_event, on_raw, on_inbox, on_once])
 }
 
-/// The same routes with neither a configuration nor a de-duplicator
-/// managed; only the catchers, which send the guards' answers.
+/// The same routes with neither a configuration, a de-duplicator nor an
+/// inbox managed; only the catchers, which send the guards' answers.
 fn unregistered_app() -> Rocket<Build> {
     rocket::custom(test_config())
         .register("/", catchers())
-        .mount("/", rocket::routes![on_event, on_raw, on_once])
+        .mount("/", rocket::routes![on_event, on_raw, on_inbox, on_once])
 }
 
 /// Rocket's in-process client.

@@ -1,4 +1,4 @@
-//! The suite's three routes as plain tower services, the same routes behind
+//! The suite's four routes as plain tower services, the same routes behind
 //! an axum Router, and an in-process harness for either.
 
 use core::convert::Infallible;
@@ -12,11 +12,11 @@ use http_body::{Body, Frame};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use protocol_webhooks_conformance::{
-    EVENT_PATH, Harness, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, config, deduplicator,
-    event_summary, handle_once,
+    EVENT_PATH, Harness, INBOX_PATH, ONCE_PATH, RAW_PATH, TestRequest, TestResponse, config,
+    deduplicator, event_summary, handle_once, inbox,
 };
 use protocol_webhooks_tower::{
-    ClaimedWebhook, PendingClaim, RawWebhook, ResponseBody, Webhook, WebhookLayer,
+    ClaimedWebhook, InboxService, PendingClaim, RawWebhook, ResponseBody, Webhook, WebhookLayer,
 };
 use tower::{Layer as _, Service, ServiceExt as _, service_fn};
 
@@ -76,8 +76,9 @@ async fn once_reply(claimed: protocol_webhooks_tower::ClaimedEvent) -> Reply {
     }
 }
 
-/// Exactly the three routes the suite documents, each behind its layer,
-/// routed by path with nothing but tower.
+/// Exactly the four routes the suite documents, each behind its layer (the
+/// inbox route is the inbox service itself), routed by path with nothing
+/// but tower.
 pub(crate) fn app<B>() -> impl Service<
     Request<B>,
     Response = Response<ResponseBody<Full<Bytes>>>,
@@ -96,12 +97,18 @@ where
     let once = WebhookLayer::new(config())
         .exactly_once(deduplicator())
         .layer(service_fn(on_once));
+    let stored = InboxService::new(config(), inbox());
     service_fn(move |request: Request<B>| {
         let (event, raw, once) = (event.clone(), raw.clone(), once.clone());
+        let stored = stored.clone();
         async move {
             match request.uri().path() {
                 EVENT_PATH => event.oneshot(request).await,
                 RAW_PATH => raw.oneshot(request).await,
+                INBOX_PATH => {
+                    let response = stored.oneshot(request).await?;
+                    Ok(response.map(ResponseBody::new))
+                }
                 ONCE_PATH => once.oneshot(request).await,
                 _ => {
                     let mut response = Response::new(ResponseBody::new(Full::default()));
@@ -136,6 +143,7 @@ pub(crate) fn axum_app() -> Router {
                 .route(RAW_PATH, post(on_raw))
                 .route_layer(WebhookLayer::raw(config())),
         )
+        .route_service(INBOX_PATH, InboxService::new(config(), inbox()))
         .merge(
             Router::new()
                 .route(ONCE_PATH, post(on_once))

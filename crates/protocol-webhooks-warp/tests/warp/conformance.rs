@@ -7,8 +7,8 @@ use core::time::Duration;
 use http_body_util::{BodyExt, StreamBody};
 use protocol_webhooks_conformance::{self as conformance, Harness, TestRequest, TestResponse};
 use protocol_webhooks_warp::{
-    ClaimedWebhook, RawWebhook, Webhook, WebhookConfig, claimed_webhook, raw_webhook, recover,
-    webhook,
+    ClaimedWebhook, InboxWebhook, RawWebhook, Webhook, WebhookConfig, claimed_webhook,
+    inbox_webhook, raw_webhook, recover, webhook,
 };
 use tower_service::Service;
 use warp::Filter;
@@ -16,7 +16,7 @@ use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use warp::http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use warp::reply::Reply;
 
-/// The three routes the suite documents, answering rejections through
+/// The four routes the suite documents, answering rejections through
 /// `recover`.
 fn app(
     config: &WebhookConfig,
@@ -35,11 +35,15 @@ fn app(
         .and(warp::post())
         .and(raw_webhook(config.clone()))
         .map(|RawWebhook(body): RawWebhook| body.into_bytes());
+    let inbox = warp::path!("webhooks" / "inbox")
+        .and(warp::post())
+        .and(inbox_webhook(config.clone(), conformance::inbox()))
+        .map(|stored: InboxWebhook| stored);
     let once = warp::path!("webhooks" / "once")
         .and(warp::post())
         .and(claimed_webhook(config.clone(), conformance::deduplicator()))
         .then(on_once);
-    events.or(raw).or(once).recover(recover)
+    events.or(raw).or(inbox).or(once).recover(recover)
 }
 
 /// The once route's handler: the suite's own, answered through warp.
