@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
-use crate::{catalog, listen, send, sign, verify};
+use crate::{catalog, inbox, listen, send, sign, verify};
 
 /// Sign, verify, send and receive Protocol webhooks.
 ///
@@ -18,8 +18,9 @@ use crate::{catalog, listen, send, sign, verify};
     propagate_version = true,
     arg_required_else_help = true,
     after_help = "Exit status: 0 success; 1 invalid signature, unexpected answer, unreachable \
-                  receiver or a port that cannot be listened on; 2 usage error or unreadable \
-                  input."
+                  receiver, a port that cannot be listened on, an inbox store that failed or an \
+                  inbox entry that is absent or not dead; 2 usage error, unreadable input or no \
+                  inbox at --store."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -36,6 +37,8 @@ pub(crate) enum Command {
     Send(send::Args),
     /// Receive webhooks on 127.0.0.1, print one line each, optionally forward them
     Listen(listen::Args),
+    /// Inspect a durable inbox: counts, entries; retry dead entries, purge old ones
+    Inbox(inbox::Args),
     /// List the 15 documented event types
     Events,
     /// Print the sample payload of an event type
@@ -50,6 +53,7 @@ impl Command {
             Self::Verify(args) => verify::run(&args),
             Self::Send(args) => send::run(&args),
             Self::Listen(args) => listen::run(&args),
+            Self::Inbox(args) => inbox::run(args),
             Self::Events => catalog::events(),
             Self::Example(args) => catalog::example(&args),
         }

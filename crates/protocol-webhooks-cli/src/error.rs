@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use protocol_webhooks::{KeyError, SignatureError};
+use protocol_webhooks_inbox::{State, StoreError};
 
 use crate::send::{Expectation, TransportError};
 
@@ -48,11 +49,25 @@ pub(crate) enum CliError {
         address: SocketAddr,
         error: io::Error,
     },
-    /// `listen`: the async runtime could not start.
+    /// `listen`, `inbox`: the async runtime could not start.
     Runtime(io::Error),
     /// `listen`: Ctrl-C could not be caught, so the server could not stop
     /// gracefully.
     Signals(io::Error),
+    /// `inbox`: there is no file at the `--store` path (none is created).
+    NoInbox { path: PathBuf },
+    /// `inbox`: whether the `--store` path exists cannot be checked.
+    InboxPath { path: PathBuf, error: io::Error },
+    /// `inbox`: a Redis `--store` URL, and this build has no Redis store.
+    NoRedisSupport,
+    /// `inbox`: the store at `--store` does not open (e.g. not an inbox).
+    OpenInbox { target: String, error: StoreError },
+    /// `inbox`: a store operation failed.
+    Store(StoreError),
+    /// `inbox show`, `inbox retry`: the inbox has no entry with this id.
+    NoEntry { id: String },
+    /// `inbox retry`: the entry is not dead, so it is not retried.
+    NotDead { id: String, state: State },
 }
 
 impl CliError {
@@ -64,8 +79,15 @@ impl CliError {
             | Self::Unreachable { .. }
             | Self::Listen { .. }
             | Self::Runtime(_)
-            | Self::Signals(_) => EXIT_FAILURE,
-            Self::MissingSecret
+            | Self::Signals(_)
+            | Self::Store(_)
+            | Self::NoEntry { .. }
+            | Self::NotDead { .. } => EXIT_FAILURE,
+            Self::NoInbox { .. }
+            | Self::InboxPath { .. }
+            | Self::NoRedisSupport
+            | Self::OpenInbox { .. }
+            | Self::MissingSecret
             | Self::Key(_)
             | Self::ReadSecret { .. }
             | Self::ReadBody { .. }
@@ -121,9 +143,47 @@ impl fmt::Display for CliError {
                 }
                 Ok(())
             }
-            Self::Runtime(error) => write!(f, "cannot start the server: {error}"),
+            Self::Runtime(error) => write!(f, "cannot start the async runtime: {error}"),
             Self::Signals(error) => write!(f, "cannot catch Ctrl-C: {error}"),
+            Self::NoInbox { path } => write!(f, "no inbox at {}", path.display()),
+            Self::InboxPath { path, error } => {
+                write!(f, "cannot look for an inbox at {}: {error}", path.display())
+            }
+            Self::NoRedisSupport => f.write_str(
+                "this build has no Redis inbox support: pass the path of a SQLite inbox file",
+            ),
+            Self::OpenInbox { target, error } => {
+                write!(f, "cannot open the inbox at {target}: ")?;
+                with_causes(f, error)
+            }
+            Self::Store(error) => {
+                f.write_str("the inbox store failed: ")?;
+                with_causes(f, error)
+            }
+            Self::NoEntry { id } => write!(f, "no entry {id:?} in the inbox"),
+            Self::NotDead { id, state } => write!(
+                f,
+                "entry {id:?} is {state}, not dead: only dead entries are retried"
+            ),
         }
+    }
+}
+
+/// `error: cause: its cause...`, since a store error's own text is only
+/// "event store unavailable".
+fn with_causes(f: &mut fmt::Formatter<'_>, error: &dyn core::error::Error) -> fmt::Result {
+    write!(f, "{error}")?;
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        write!(f, ": {error}")?;
+        cause = error.source();
+    }
+    Ok(())
+}
+
+impl From<StoreError> for CliError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
     }
 }
 

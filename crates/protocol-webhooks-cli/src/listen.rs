@@ -39,7 +39,7 @@
 //! `content-type`; the answer waits for the forward (at most
 //! [`FORWARD_TIMEOUT`]) and does not depend on it.
 
-mod line;
+pub(crate) mod line;
 
 use alloc::sync::Arc;
 use core::convert::Infallible;

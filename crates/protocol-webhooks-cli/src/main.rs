@@ -2,8 +2,10 @@
 //! from the command line, to test a receiver end to end.
 //!
 //! Exit status: 0 on success; 1 when a signature does not verify, a receiver
-//! answers other than expected or cannot be reached, or `listen` cannot
-//! listen; 2 on a usage error or an input that cannot be read.
+//! answers other than expected or cannot be reached, `listen` cannot
+//! listen, an inbox store fails, or an inbox entry is absent or not dead;
+//! 2 on a usage error or an input that cannot be read (including an inbox
+//! that does not exist).
 
 #![forbid(unsafe_code)]
 
@@ -12,6 +14,7 @@ extern crate alloc;
 mod catalog;
 mod cli;
 mod error;
+mod inbox;
 mod input;
 mod listen;
 mod secret;

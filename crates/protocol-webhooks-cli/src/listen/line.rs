@@ -123,7 +123,7 @@ impl fmt::Display for Line<'_> {
 /// character that is not printable ASCII as `?`, so that an event's ids
 /// can neither break the line nor drive the terminal; cut to
 /// [`TOKEN_CHARS`] characters plus `...`.
-fn token(text: Option<&str>) -> Cow<'_, str> {
+pub(crate) fn token(text: Option<&str>) -> Cow<'_, str> {
     let text = match text {
         Some(text) if !text.is_empty() => text,
         _ => return Cow::Borrowed(ABSENT),

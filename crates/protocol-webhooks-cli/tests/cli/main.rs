@@ -3,6 +3,7 @@
 extern crate alloc;
 
 mod catalog;
+mod inbox;
 mod listen;
 mod receiver;
 mod send;

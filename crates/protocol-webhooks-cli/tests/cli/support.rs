@@ -19,14 +19,17 @@ pub(crate) const MESSAGE_UPDATED_FIXTURE: &str = concat!(
     "/../protocol-webhooks/fixtures/events/message.updated.json"
 );
 
-/// The binary, with no secret inherited from the environment.
+/// The binary, with no secret and no inbox inherited from the environment.
 pub(crate) fn cli<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
     let mut command = Command::new(BIN);
-    command.args(args).env_remove("PROTOCOL_WEBHOOK_SECRET");
+    command
+        .args(args)
+        .env_remove("PROTOCOL_WEBHOOK_SECRET")
+        .env_remove("PROTOCOL_WEBHOOKS_INBOX");
     command
 }
 
