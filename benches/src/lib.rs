@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod frameworks;
 pub mod hand_written;
+pub mod receivers;
 
 pub use frameworks::FRAMEWORKS;
 

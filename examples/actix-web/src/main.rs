@@ -13,7 +13,10 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
-use example_shared::{EVENT_PATH, JSON, NOT_FOUND, ONCE_PATH, Settings};
+use example_shared::{
+    CLIENT_DISCONNECT_TIMEOUT, EVENT_PATH, HEADER_READ_TIMEOUT, JSON, KEEP_ALIVE_TIMEOUT,
+    NOT_FOUND, ONCE_PATH, Settings,
+};
 use protocol_webhooks_actix_web::{ClaimedWebhook, Webhook, WebhookRejection};
 
 async fn on_webhook(event: Webhook) -> HttpResponse {
@@ -66,6 +69,11 @@ async fn serve(settings: &Settings) -> std::io::Result<()> {
     // The program stops on the same signals in every framework, the
     // shared ones, rather than on actix-web's own set.
     .disable_signals()
+    // The shared slow-client deadlines: a head that takes longer than
+    // `HEADER_READ_TIMEOUT` is answered 408 and closed.
+    .client_request_timeout(HEADER_READ_TIMEOUT)
+    .keep_alive(KEEP_ALIVE_TIMEOUT)
+    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
     .bind(settings.address())?;
     for address in server.addrs() {
         example_shared::log_listening(address);

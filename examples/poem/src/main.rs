@@ -66,7 +66,11 @@ async fn main() -> ExitCode {
 async fn serve(app: impl Endpoint + 'static, settings: &Settings) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.address()).await?;
     example_shared::log_listening(listener.local_addr()?);
+    // Poem has no deadline for a request's head; its idle timeout closes a
+    // connection on which nothing has been read or written for that long,
+    // so it stops a silent client but not one that trickles bytes.
     Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
+        .idle_timeout(example_shared::KEEP_ALIVE_TIMEOUT)
         .run_with_graceful_shutdown(app, example_shared::shutdown_signal(), None)
         .await
 }

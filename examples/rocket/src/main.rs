@@ -85,6 +85,11 @@ fn app(settings: &Settings) -> Rocket<Build> {
         .merge(("log_level", "off"))
         .merge(("shutdown.ctrlc", false))
         .merge(("shutdown.signals", Vec::<String>::new()));
+    // Rocket 0.5 has no deadline for a request's head and no idle timeout
+    // for HTTP/1: its `keep_alive` setting only turns keep-alive on or off
+    // there (and sets HTTP/2's ping interval), so the shared
+    // `HEADER_READ_TIMEOUT` and `KEEP_ALIVE_TIMEOUT` have no setting to
+    // go to. Only the body's deadline applies.
     rocket::custom(figment)
         .attach(
             WebhookFairing::new(settings.config.clone())

@@ -12,11 +12,19 @@
 //! `application/json`. Settings come from the environment
 //! ([`Settings::from_env`]); the server binds 127.0.0.1 and logs
 //! `listening on http://ADDRESS` once it accepts connections.
+//!
+//! Slow clients: the body has `WebhookConfig::body_timeout` (30 s, or
+//! `PROTOCOL_WEBHOOK_BODY_TIMEOUT` seconds) in every example; the head has
+//! [`HEADER_READ_TIMEOUT`] and an idle connection [`KEEP_ALIVE_TIMEOUT`]
+//! where the framework has such a setting (axum and warp through
+//! [`serve_hyper`], actix-web); `docs/HARDENING.md` lists what each
+//! framework can and cannot bound.
 
 #![forbid(unsafe_code)]
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use protocol_webhooks::WebhookConfig;
 use protocol_webhooks::dedup::{ClaimedEvent, Deduplicator};
@@ -33,13 +41,36 @@ pub const JSON: &str = "application/json";
 /// format like every other refusal.
 pub const NOT_FOUND: &str = r#"{"type":"invalid_request","message":"no such route"}"#;
 
+/// How long a client may take to send a request's head (request line and
+/// headers) before the connection is closed without an answer (actix-web
+/// answers 408 first).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a kept-alive connection may wait for its next request. On
+/// hyper (axum, warp) the wait for the next head is bounded by
+/// [`HEADER_READ_TIMEOUT`], so the two are kept equal.
+pub const KEEP_ALIVE_TIMEOUT: Duration = HEADER_READ_TIMEOUT;
+/// How long actix-web waits for the client to close a connection the
+/// server has finished with, before dropping it.
+pub const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long [`serve_hyper`] pauses accepting after an accept error that is
+/// not the client's (such as running out of file descriptors).
+pub const PAUSE_AFTER_ACCEPT_ERROR: Duration = Duration::from_secs(1);
+
+#[cfg(feature = "hyper")]
+mod hyper_server;
+#[cfg(feature = "hyper")]
+pub use hyper_server::serve_hyper;
+
 const SECRET_VAR: &str = "PROTOCOL_WEBHOOK_SECRET";
+const BODY_TIMEOUT_VAR: &str = "PROTOCOL_WEBHOOK_BODY_TIMEOUT";
 const DEFAULT_PORT: u16 = 3000;
 
 /// What the program reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// From `PROTOCOL_WEBHOOK_SECRET` (required).
+    /// From `PROTOCOL_WEBHOOK_SECRET` (required), with the body deadline
+    /// from `PROTOCOL_WEBHOOK_BODY_TIMEOUT` in whole seconds (default
+    /// `protocol_webhooks::DEFAULT_BODY_TIMEOUT`, 30 s).
     pub config: WebhookConfig,
     /// From `PORT` (default 3000; 0 picks a free port).
     pub port: u16,
@@ -50,8 +81,9 @@ impl Settings {
     /// `program`, and gives the exit code for a usage error (2).
     ///
     /// # Errors
-    /// The exit code when `PROTOCOL_WEBHOOK_SECRET` is missing or empty, or
-    /// `PORT` is not a port number.
+    /// The exit code when `PROTOCOL_WEBHOOK_SECRET` is missing or empty,
+    /// `PORT` is not a port number, or `PROTOCOL_WEBHOOK_BODY_TIMEOUT` is
+    /// not a positive number of seconds.
     pub fn from_env(program: &str) -> Result<Self, ExitCode> {
         Self::read().map_err(|message| {
             eprintln!("{program}: {message}");
@@ -66,6 +98,19 @@ impl Settings {
                 "set {SECRET_VAR} to the webhook secret from Protocol, e.g. {SECRET_VAR}=whsec_test"
             )
         })?;
+        let config = match std::env::var(BODY_TIMEOUT_VAR) {
+            Ok(seconds) => match seconds.trim().parse::<u64>() {
+                Ok(seconds) if seconds > 0 => {
+                    config.with_body_timeout(Duration::from_secs(seconds))
+                }
+                _ => {
+                    return Err(format!(
+                        "{BODY_TIMEOUT_VAR} must be a positive number of seconds, got {seconds:?}"
+                    ));
+                }
+            },
+            Err(_) => config,
+        };
         let port = match std::env::var("PORT") {
             Ok(port) => port
                 .trim()
@@ -108,11 +153,38 @@ pub async fn run<E: std::fmt::Display>(
     }
 }
 
-/// Logs to stdout with `RUST_LOG` as the filter (default `info`), in
-/// colour only on a terminal.
+/// Framework targets that log what a client did wrong (a malformed head, a
+/// head over the size limit, a connection dropped mid-answer) at ERROR,
+/// with no setting to lower it: actix-http's HTTP/1 dispatcher and
+/// decoder. They are turned off unless `RUST_LOG` names them itself.
+/// (warp's own server logs the same at ERROR, which is why the warp
+/// example is served by [`serve_hyper`], which logs them at DEBUG.)
+pub const QUIET_TARGETS: [&str; 1] = ["actix_http::h1"];
+
+/// The log filter: `RUST_LOG` (default `info`), plus `TARGET=off` for each
+/// of [`QUIET_TARGETS`] that it does not name.
+#[must_use]
+pub fn log_filter(rust_log: Option<&str>) -> String {
+    let base = rust_log.map(str::trim).filter(|value| !value.is_empty());
+    let mut filter = base.unwrap_or("info").to_owned();
+    for target in QUIET_TARGETS {
+        let crate_name = target.split("::").next().unwrap_or(target);
+        if !base.is_some_and(|base| base.contains(crate_name)) {
+            filter.push_str(&format!(",{target}=off"));
+        }
+    }
+    filter
+}
+
+/// Logs to stdout with [`log_filter`] as the filter, in colour only on a
+/// terminal.
 pub fn init_logging() {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = log_filter(rust_log.as_deref());
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new(log_filter(None))),
+        )
         .with_ansi(std::io::stdout().is_terminal())
         .finish();
     // Only the first call in a process installs; later ones change nothing.
@@ -199,4 +271,20 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn the_quiet_targets_are_off_unless_named() {
+        assert_eq!(log_filter(None), "info,actix_http::h1=off");
+        assert_eq!(log_filter(Some(" ")), "info,actix_http::h1=off");
+        assert_eq!(log_filter(Some("debug")), "debug,actix_http::h1=off");
+        assert_eq!(
+            log_filter(Some("info,actix_http=debug")),
+            "info,actix_http=debug"
+        );
+    }
 }

@@ -88,13 +88,12 @@ async fn main() -> ExitCode {
     example_shared::run("example-warp", async |settings| serve(&settings).await).await
 }
 
+/// Serves the routes with the shared loop rather than `warp::serve`, which
+/// sets no deadline for a request's head and logs every connection a
+/// client breaks off at ERROR.
 async fn serve(settings: &Settings) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.address()).await?;
     example_shared::log_listening(listener.local_addr()?);
-    warp::serve(routes(settings))
-        .incoming(listener)
-        .graceful(example_shared::shutdown_signal())
-        .run()
-        .await;
-    Ok(())
+    let service = warp::service(routes(settings));
+    example_shared::serve_hyper(listener, service, example_shared::shutdown_signal()).await
 }
