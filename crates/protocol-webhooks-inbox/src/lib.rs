@@ -23,8 +23,15 @@ pub use entry::{
 pub use inbox::{AcceptError, Inbox};
 pub use protocol_webhooks;
 pub use protocol_webhooks::dedup::{StoreError, StoreFuture};
+/// The `redis` crate this store is built on, for connections of your own.
+#[cfg(feature = "redis")]
+pub use redis;
 #[cfg(feature = "sqlite")]
 pub use store::{DEFAULT_BUSY_TIMEOUT, MAX_GROUP, SqliteOptions, SqliteStore};
+#[cfg(feature = "redis")]
+pub use store::{
+    DEFAULT_REDIS_GROUP, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisOptions, RedisStore,
+};
 pub use store::{InboxStore, MemoryStore};
 pub use worker::{
     DEFAULT_ATTEMPTS, DEFAULT_CONCURRENCY, DEFAULT_GRACE, DEFAULT_LEASE, DEFAULT_POLL_INTERVAL,

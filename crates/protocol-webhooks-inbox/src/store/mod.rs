@@ -1,6 +1,8 @@
 //! The storage contract behind an inbox, and its implementations.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -11,6 +13,10 @@ use protocol_webhooks::dedup::StoreError;
 use protocol_webhooks::dedup::{ClaimToken, StoreFuture};
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{
+    DEFAULT_REDIS_GROUP, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisOptions, RedisStore,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, MAX_GROUP, SqliteOptions, SqliteStore};
 

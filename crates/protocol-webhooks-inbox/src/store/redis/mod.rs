@@ -1,0 +1,845 @@
+//! An inbox store in Redis: a stream with a consumer group for the due
+//! entries, a hash per entry, sorted sets for delays, leases and listing.
+
+mod error;
+mod keys;
+mod scripts;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol_webhooks::dedup::{ClaimToken, StoreError, StoreFuture};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Cmd, RedisResult, Value};
+
+use self::error::{NotReplicated, TimedOut, UnexpectedReply};
+use self::keys::{Keys, check_prefix};
+use super::InboxStore;
+use crate::clock::{duration_millis, from_millis, to_millis};
+use crate::{
+    Accepted, AfterFailure, Clock, Entry, EntrySummary, NewEntry, State, Stats, SystemClock, Taken,
+};
+
+/// The key prefix unless configured otherwise: keys are
+/// `{protocol-webhooks-inbox}:stream`, `{protocol-webhooks-inbox}:entry:<id>`, ...
+pub const DEFAULT_REDIS_PREFIX: &str = "protocol-webhooks-inbox";
+
+/// The consumer group of the workers unless configured otherwise.
+pub const DEFAULT_REDIS_GROUP: &str = "workers";
+
+/// The longest an operation may take unless configured otherwise, reconnect
+/// included: past it the store answers [`StoreError::Unavailable`] (a 503
+/// for an accept) rather than holding the sender's request open.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The most entries one `take` hands out, whatever its limit.
+const MAX_TAKE: usize = 1_000;
+/// The most delayed entries and ended leases one `take` looks at, and the
+/// most entries one script call of `retry_all_dead` or a purge changes:
+/// every script stays short, so Redis keeps answering other clients.
+const BATCH: usize = 1_000;
+/// A list limit from which the whole index is read.
+const LIST_ALL: usize = 1 << 40;
+
+/// A durable inbox in Redis (feature `redis`), shared by every receiver and
+/// worker that opens the same server with the same prefix.
+///
+/// - **Accept** is one Lua script: if the entry's hash exists the event is
+///   already stored; otherwise the hash is written (the exact body, type,
+///   `pending`, 0 attempts, the times) and the id appended to the stream
+///   with `XADD`, atomically.
+/// - **Take** is one script: due retries move from a sorted set into the
+///   stream; leases that ended are taken again (their message claimed for
+///   this consumer with `XCLAIM`) or, on the last attempt, end dead; then
+///   new messages are read with `XREADGROUP` for this consumer. Each taken
+///   entry gets a fresh random lease token in its hash.
+/// - **Complete, fail, release** are scripts that first compare the token,
+///   so a worker whose lease was taken over changes nothing; each
+///   acknowledges and deletes the entry's message (`XACK`, `XDEL`), so the
+///   stream only holds entries that are due or taken. A retry waits in a
+///   sorted set by due time until a take moves it back into the stream.
+/// - **Time** is the store's [`Clock`] (the system clock unless set), sent
+///   with every script: due times and lease ends are compared with it, not
+///   with Redis's clock or its idle times. Replicas sharing an inbox need
+///   synchronised clocks (NTP); a skew shortens or lengthens leases by as
+///   much.
+/// - **Durability** is Redis's: an accept has returned once Redis applied
+///   it, and survives a Redis crash only with the append-only file and
+///   `appendfsync always` (with `everysec`, the last second of accepts may
+///   be lost). With replicas, [`RedisOptions::wait_replicas`] makes accepts
+///   wait for their acknowledgement. Redis must never evict these keys:
+///   `maxmemory-policy noeviction`. See the crate's README.
+///
+/// Every operation is bounded by [`RedisOptions::timeout`] (default 2 s):
+/// when Redis is down, stopped or slow, operations fail with
+/// [`StoreError::Unavailable`] and the connection is made again in the
+/// background once Redis is back. No error text holds the URL.
+///
+/// Clones share one connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    keys: Keys,
+    group: String,
+    consumer: String,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+    wait: Option<WaitReplicas>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WaitReplicas {
+    replicas: u32,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`) with
+    /// the default settings, and creates the consumer group if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid or Redis cannot
+    /// be reached within the timeout.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        RedisOptions::new().open(url).await
+    }
+
+    /// Settings for [`RedisOptions::open`].
+    pub fn options() -> RedisOptions {
+        RedisOptions::new()
+    }
+
+    /// The prefix of every key: the `p` of `{p}:stream`.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        let entry = &self.shared.keys.entry_prefix;
+        entry
+            .strip_prefix('{')
+            .and_then(|rest| rest.split_once('}'))
+            .map_or("", |(prefix, _)| prefix)
+    }
+
+    /// The consumer group's name.
+    #[must_use]
+    pub fn group(&self) -> &str {
+        &self.shared.group
+    }
+
+    /// This store's consumer name in the group.
+    #[must_use]
+    pub fn consumer(&self) -> &str {
+        &self.shared.consumer
+    }
+
+    /// The stream's key, e.g. for `XINFO` or `XPENDING` by an operator.
+    #[must_use]
+    pub fn stream_key(&self) -> &str {
+        self.shared.keys.stream()
+    }
+
+    /// Runs one request under `limit`, mapping every failure to
+    /// [`StoreError::Unavailable`].
+    async fn bounded<T>(
+        limit: Duration,
+        request: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(limit, request).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(StoreError::unavailable(error)),
+            Err(_) => Err(StoreError::unavailable(TimedOut(limit))),
+        }
+    }
+
+    /// Runs one script under the store's time limit.
+    async fn run<T: redis::FromRedisValue>(&self, command: Cmd) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        Self::bounded(self.shared.timeout, command.query_async(&mut connection)).await
+    }
+
+    /// The `EVAL` of `script` with the store's keys (and `entry`'s hash),
+    /// the entry key prefix, the group and the time; add the operation's
+    /// arguments.
+    fn script(&self, script: &str, entry: Option<&str>, now: i64) -> Cmd {
+        let keys = &self.shared.keys;
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(script)
+            .arg(keys.fixed.len() + usize::from(entry.is_some()));
+        for key in &keys.fixed {
+            command.arg(key);
+        }
+        if let Some(id) = entry {
+            command.arg(keys.entry(id));
+        }
+        command
+            .arg(&keys.entry_prefix)
+            .arg(&self.shared.group)
+            .arg(now);
+        command
+    }
+
+    fn now(&self) -> i64 {
+        to_millis(self.shared.clock.now())
+    }
+
+    async fn accept_in_redis(&self, entry: NewEntry) -> Result<Accepted, StoreError> {
+        let mut command = self.script(scripts::ACCEPT, Some(&entry.id), self.now());
+        command
+            .arg(&entry.id)
+            .arg(&entry.event_type)
+            .arg(&entry.body[..]);
+        let stored: i64 = match self.shared.wait {
+            None => self.run(command).await?,
+            Some(wait) => self.accept_replicated(&command, wait).await?,
+        };
+        let event_id = entry.id;
+        match stored {
+            1 => Ok(Accepted::Stored { event_id }),
+            0 => Ok(Accepted::AlreadyStored { event_id }),
+            _ => Err(StoreError::unavailable(UnexpectedReply("accept"))),
+        }
+    }
+
+    /// Sends the accept and `WAIT` in one pipeline, so both go on the same
+    /// connection and `WAIT` counts the replicas that have this write.
+    async fn accept_replicated(&self, accept: &Cmd, wait: WaitReplicas) -> Result<i64, StoreError> {
+        let mut pipeline = redis::pipe();
+        pipeline
+            .add_command(accept.clone())
+            .cmd("WAIT")
+            .arg(wait.replicas)
+            .arg(duration_millis(wait.timeout).max(1));
+        let mut connection = self.connection.clone();
+        let limit = self.shared.timeout.saturating_add(wait.timeout);
+        let (stored, acknowledged): (i64, i64) =
+            Self::bounded(limit, pipeline.query_async(&mut connection)).await?;
+        if acknowledged < i64::from(wait.replicas) {
+            return Err(StoreError::unavailable(NotReplicated {
+                wanted: wait.replicas,
+                acknowledged,
+            }));
+        }
+        Ok(stored)
+    }
+
+    async fn take_in_redis(
+        &self,
+        lease: Duration,
+        limit: usize,
+        max_attempts: u32,
+    ) -> Result<Vec<Taken>, StoreError> {
+        let limit = limit.min(MAX_TAKE);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let token = ClaimToken::random()?;
+        let now = self.now();
+        let mut command = self.script(scripts::TAKE, None, now);
+        command
+            .arg(&self.shared.consumer)
+            .arg(now.saturating_add(duration_millis(lease)))
+            .arg(limit)
+            .arg(max_attempts)
+            .arg(token.to_hex())
+            .arg(crate::LEASE_EXPIRED_ON_LAST_ATTEMPT)
+            .arg(BATCH);
+        let reply: Vec<Value> = self.run(command).await?;
+        let mut taken = Vec::with_capacity(reply.len());
+        for value in reply {
+            match redis::from_redis_value::<(String, String, Vec<u8>, i64, i64)>(value) {
+                Ok((id, event_type, body, attempt, received_at)) => {
+                    taken.push(Taken::new(
+                        id,
+                        event_type,
+                        body,
+                        u32::try_from(attempt).unwrap_or(u32::MAX),
+                        token.clone(),
+                        from_millis(received_at),
+                    ));
+                }
+                // Not written by this store: the entry is left to its lease,
+                // and ends dead after its last one.
+                Err(error) => tracing::warn!(
+                    %error,
+                    "inbox: a taken Redis entry is malformed; it is left to its lease"
+                ),
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Runs a script that answers 1 when the token held the lease.
+    async fn held(&self, command: Cmd) -> Result<bool, StoreError> {
+        match self.run::<i64>(command).await? {
+            1 => Ok(true),
+            0 => Ok(false),
+            _ => Err(StoreError::unavailable(UnexpectedReply("lease check"))),
+        }
+    }
+
+    async fn complete_in_redis(&self, id: &str, token: &ClaimToken) -> Result<(), StoreError> {
+        let mut command = self.script(scripts::COMPLETE, Some(id), self.now());
+        command.arg(id).arg(token.to_hex());
+        lost_unless(self.held(command).await?)
+    }
+
+    async fn fail_in_redis(
+        &self,
+        id: &str,
+        token: &ClaimToken,
+        error: &str,
+        after: AfterFailure,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let due = match after {
+            AfterFailure::RetryAfter(delay) => {
+                now.saturating_add(duration_millis(delay)).to_string()
+            }
+            AfterFailure::Dead => String::new(),
+        };
+        let mut command = self.script(scripts::FAIL, Some(id), now);
+        command.arg(id).arg(token.to_hex()).arg(error).arg(due);
+        lost_unless(self.held(command).await?)
+    }
+
+    async fn release_in_redis(
+        &self,
+        id: &str,
+        token: &ClaimToken,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut command = self.script(scripts::RELEASE, Some(id), now);
+        command
+            .arg(id)
+            .arg(token.to_hex())
+            .arg(now.saturating_add(duration_millis(delay)));
+        // A token that no longer holds the lease hands nothing back.
+        self.held(command).await.map(drop)
+    }
+
+    async fn stats_in_redis(&self) -> Result<Stats, StoreError> {
+        let command = self.script(scripts::STATS, None, self.now());
+        let counts: [u64; 4] = self.run(command).await?;
+        let mut stats = Stats::default();
+        for (state, count) in State::ALL.into_iter().zip(counts) {
+            stats.add(state, count);
+        }
+        Ok(stats)
+    }
+
+    async fn list_in_redis(
+        &self,
+        state: Option<State>,
+        limit: usize,
+    ) -> Result<Vec<EntrySummary>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let stop = if limit >= LIST_ALL {
+            -1
+        } else {
+            i64::try_from(limit).unwrap_or(i64::MAX) - 1
+        };
+        let mut command = self.script(scripts::LIST, None, self.now());
+        command.arg(state.map_or("", State::as_str)).arg(stop);
+        let reply: Vec<SummaryRow> = self.run(command).await?;
+        reply.into_iter().map(SummaryRow::into_summary).collect()
+    }
+
+    async fn show_in_redis(&self, id: &str) -> Result<Option<Entry>, StoreError> {
+        let mut command = redis::cmd("HMGET");
+        command.arg(self.shared.keys.entry(id)).arg(&[
+            "event_type",
+            "state",
+            "attempts",
+            "last_error",
+            "received_at",
+            "updated_at",
+            "due_at",
+            "body",
+        ]);
+        let row: ShowRow = self.run(command).await?;
+        let (event_type, state, attempts, last_error, received, updated, due, body) = row;
+        if state.is_none() {
+            return Ok(None);
+        }
+        let (
+            Some(event_type),
+            Some(state),
+            Some(attempts),
+            Some(received),
+            Some(updated),
+            Some(due),
+            Some(body),
+        ) = (event_type, state, attempts, received, updated, due, body)
+        else {
+            return Err(StoreError::unavailable(UnexpectedReply(
+                "an entry's hash lacks a field",
+            )));
+        };
+        let summary = SummaryRow(
+            id.to_owned(),
+            event_type,
+            state,
+            attempts,
+            last_error,
+            received,
+            updated,
+            due,
+        )
+        .into_summary()?;
+        Ok(Some(Entry::new(summary, body)))
+    }
+
+    async fn retry_in_redis(&self, id: &str) -> Result<bool, StoreError> {
+        let mut command = self.script(scripts::RETRY, Some(id), self.now());
+        command.arg(id);
+        Ok(self.run::<i64>(command).await? == 1)
+    }
+
+    async fn retry_all_in_redis(&self) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        loop {
+            let mut command = self.script(scripts::RETRY_DEAD, None, self.now());
+            command.arg(BATCH);
+            let revived: u64 = self.run(command).await?;
+            total = total.saturating_add(revived);
+            if revived < BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn purge_in_redis(&self, state: State, older_than: Duration) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        loop {
+            let now = self.now();
+            let cutoff = now.saturating_sub(duration_millis(older_than));
+            let mut command = self.script(scripts::PURGE, None, now);
+            command.arg(state.as_str()).arg(cutoff).arg(BATCH);
+            let (looked_at, removed): (u64, u64) = self.run(command).await?;
+            total = total.saturating_add(removed);
+            if looked_at < BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn lost_unless(held: bool) -> Result<(), StoreError> {
+    if held {
+        Ok(())
+    } else {
+        Err(StoreError::LostClaim)
+    }
+}
+
+/// An entry's fields as `HMGET` answers them for `show`.
+type ShowRow = (
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<Vec<u8>>,
+);
+
+/// An entry as the list script answers it.
+#[derive(Debug)]
+struct SummaryRow(String, String, String, i64, Option<String>, i64, i64, i64);
+
+impl redis::FromRedisValue for SummaryRow {
+    fn from_redis_value(value: Value) -> Result<Self, redis::ParsingError> {
+        let (id, event_type, state, attempts, last_error, received, updated, due) =
+            redis::from_redis_value(value)?;
+        Ok(Self(
+            id, event_type, state, attempts, last_error, received, updated, due,
+        ))
+    }
+}
+
+impl SummaryRow {
+    /// A state name or count this version does not know is an error, not a
+    /// panic.
+    fn into_summary(self) -> Result<EntrySummary, StoreError> {
+        let Self(id, event_type, state, attempts, last_error, received, updated, due) = self;
+        let state: State = state.parse().map_err(StoreError::unavailable)?;
+        let attempts = u32::try_from(attempts)
+            .map_err(|_| StoreError::unavailable(UnexpectedReply("an attempt count")))?;
+        Ok(EntrySummary::new(
+            id,
+            event_type,
+            state,
+            attempts,
+            last_error,
+            from_millis(received),
+            from_millis(updated),
+            from_millis(due),
+        ))
+    }
+}
+
+/// Shows the keys' prefix, group, consumer and time limit only: the
+/// connection's own `Debug` can include the URL's password.
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix())
+            .field("group", &self.shared.group)
+            .field("consumer", &self.shared.consumer)
+            .field("timeout", &self.shared.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to open a [`RedisStore`].
+///
+/// ```no_run
+/// # async fn open() -> Result<(), protocol_webhooks_inbox::StoreError> {
+/// use std::time::Duration;
+/// use protocol_webhooks_inbox::{Inbox, RedisStore};
+///
+/// let store = RedisStore::options()
+///     .prefix("billing-webhooks")
+///     .consumer("billing-7f9c") // e.g. the pod's name
+///     .timeout(Duration::from_secs(2))
+///     .open("redis://127.0.0.1:6379")
+///     .await?;
+/// let inbox = Inbox::new(store);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct RedisOptions {
+    prefix: String,
+    group: String,
+    consumer: Option<String>,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+    wait: Option<WaitReplicas>,
+}
+
+impl RedisOptions {
+    /// The defaults: [`DEFAULT_REDIS_PREFIX`], [`DEFAULT_REDIS_GROUP`], a
+    /// random consumer name, the system clock, [`DEFAULT_REDIS_TIMEOUT`],
+    /// no waiting for replicas.
+    pub fn new() -> Self {
+        Self {
+            prefix: String::from(DEFAULT_REDIS_PREFIX),
+            group: String::from(DEFAULT_REDIS_GROUP),
+            consumer: None,
+            clock: Arc::new(SystemClock),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            wait: None,
+        }
+    }
+
+    /// The prefix of every key, e.g. to keep several inboxes on one Redis.
+    /// Every receiver and worker of one inbox must use the same. Non-empty,
+    /// without `{` or `}` (it becomes the keys' hash tag).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The consumer group's name.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = group.into();
+        self
+    }
+
+    /// This store's consumer name in the group, e.g. the host or pod name;
+    /// by default a random name per opened store. It names who holds a
+    /// message in `XPENDING`; the leases themselves are checked by token.
+    /// Redis keeps every consumer name the group has seen until it is
+    /// removed (`XGROUP DELCONSUMER`): stable names keep that list short.
+    pub fn consumer(mut self, consumer: impl Into<String>) -> Self {
+        self.consumer = Some(consumer.into());
+        self
+    }
+
+    /// Reads the time from `clock`, e.g. a [`ManualClock`](crate::ManualClock)
+    /// in tests.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The longest an operation may take, connecting included, before it
+    /// fails with [`StoreError::Unavailable`] (at least 1 ms).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Makes each accept wait until `replicas` Redis replicas acknowledged
+    /// it (`WAIT`), for at most `timeout` (at least 1 ms) on top of the
+    /// operation's time limit; with fewer, the accept fails with
+    /// [`StoreError::Unavailable`] (a 503).
+    ///
+    /// The write is on the primary then, and a redelivery is answered
+    /// `AlreadyStored` once enough replicas have it (each accept waits,
+    /// a repeated one too). `WAIT` narrows the loss on a failover, it does
+    /// not remove it: Redis replication is asynchronous, and a replica
+    /// promoted before it received a write lacks it.
+    pub fn wait_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.wait = (replicas > 0).then_some(WaitReplicas {
+            replicas,
+            timeout: timeout.max(Duration::from_millis(1)),
+        });
+        self
+    }
+
+    /// Connects to `url` and creates the consumer group if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the prefix is invalid, the URL is
+    /// invalid, or Redis cannot be reached within the timeout.
+    pub async fn open(self, url: &str) -> Result<RedisStore, StoreError> {
+        let (client, config) = self.client(url)?;
+        let connection = RedisStore::bounded(
+            self.timeout,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await?;
+        let store = self.build(connection)?;
+        store.create_group().await?;
+        Ok(store)
+    }
+
+    /// Like [`open`](Self::open) but without waiting for Redis: the
+    /// connection is made on first use, so a receiver can start while Redis
+    /// is down (and answer 503 until it is up).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the prefix or URL is invalid, or
+    /// when called outside a Tokio runtime.
+    pub fn open_lazy(self, url: &str) -> Result<RedisStore, StoreError> {
+        let (client, config) = self.client(url)?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::unavailable(
+                "RedisStore::open_lazy needs a Tokio runtime",
+            ));
+        }
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(StoreError::unavailable)?;
+        self.build(connection)
+    }
+
+    fn client(&self, url: &str) -> Result<(Client, ConnectionManagerConfig), StoreError> {
+        check_prefix(&self.prefix).map_err(StoreError::unavailable)?;
+        let client = Client::open(url).map_err(StoreError::unavailable)?;
+        let response = match self.wait {
+            Some(wait) => self.timeout.saturating_add(wait.timeout),
+            None => self.timeout,
+        };
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout.min(Duration::from_secs(1))))
+            .set_response_timeout(Some(response))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_secs(1));
+        Ok((client, config))
+    }
+
+    fn build(self, connection: ConnectionManager) -> Result<RedisStore, StoreError> {
+        let consumer = match self.consumer {
+            Some(consumer) => consumer,
+            None => {
+                let hex = ClaimToken::random()?.to_hex();
+                format!(
+                    "consumer-{}-{}",
+                    std::process::id(),
+                    &hex[..12.min(hex.len())]
+                )
+            }
+        };
+        Ok(RedisStore {
+            connection,
+            shared: Arc::new(Shared {
+                keys: Keys::new(&self.prefix),
+                group: self.group,
+                consumer,
+                clock: self.clock,
+                timeout: self.timeout,
+                wait: self.wait,
+            }),
+        })
+    }
+}
+
+impl RedisStore {
+    /// `XGROUP CREATE ... MKSTREAM` from the stream's start; an existing
+    /// group is kept. Takes create it too, should the stream be lost.
+    async fn create_group(&self) -> Result<(), StoreError> {
+        let mut command = redis::cmd("XGROUP");
+        command
+            .arg("CREATE")
+            .arg(self.shared.keys.stream())
+            .arg(&self.shared.group)
+            .arg("0")
+            .arg("MKSTREAM");
+        let mut connection = self.connection.clone();
+        match Self::bounded(
+            self.shared.timeout,
+            command.query_async::<Value>(&mut connection),
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::Unavailable(Some(cause)))
+                if cause
+                    .downcast_ref::<redis::RedisError>()
+                    .and_then(redis::RedisError::code)
+                    == Some("BUSYGROUP") =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisOptions")
+            .field("prefix", &self.prefix)
+            .field("group", &self.group)
+            .field("consumer", &self.consumer)
+            .field("timeout", &self.timeout)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InboxStore for RedisStore {
+    fn accept(&self, entry: NewEntry) -> StoreFuture<'_, Accepted> {
+        Box::pin(self.accept_in_redis(entry))
+    }
+
+    fn take(
+        &self,
+        lease: Duration,
+        limit: usize,
+        max_attempts: u32,
+    ) -> StoreFuture<'_, Vec<Taken>> {
+        Box::pin(self.take_in_redis(lease, limit, max_attempts))
+    }
+
+    fn complete<'a>(&'a self, id: &'a str, token: &'a ClaimToken) -> StoreFuture<'a, ()> {
+        Box::pin(self.complete_in_redis(id, token))
+    }
+
+    fn fail<'a>(
+        &'a self,
+        id: &'a str,
+        token: &'a ClaimToken,
+        error: &'a str,
+        after: AfterFailure,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.fail_in_redis(id, token, error, after))
+    }
+
+    fn release<'a>(
+        &'a self,
+        id: &'a str,
+        token: &'a ClaimToken,
+        delay: Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.release_in_redis(id, token, delay))
+    }
+
+    fn stats(&self) -> StoreFuture<'_, Stats> {
+        Box::pin(self.stats_in_redis())
+    }
+
+    fn list(&self, state: Option<State>, limit: usize) -> StoreFuture<'_, Vec<EntrySummary>> {
+        Box::pin(self.list_in_redis(state, limit))
+    }
+
+    fn show<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Entry>> {
+        Box::pin(self.show_in_redis(id))
+    }
+
+    fn retry<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(self.retry_in_redis(id))
+    }
+
+    fn retry_all_dead(&self) -> StoreFuture<'_, u64> {
+        Box::pin(self.retry_all_in_redis())
+    }
+
+    fn purge_dead(&self, older_than: Duration) -> StoreFuture<'_, u64> {
+        Box::pin(self.purge_in_redis(State::Dead, older_than))
+    }
+
+    fn purge_done(&self, older_than: Duration) -> StoreFuture<'_, u64> {
+        Box::pin(self.purge_in_redis(State::Done, older_than))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn debug_hides_the_url_and_bad_settings_are_errors() {
+        let store = RedisStore::options()
+            .prefix("billing")
+            .group("g")
+            .consumer("c")
+            .timeout(Duration::from_millis(300))
+            .open_lazy("redis://:hunter2@127.0.0.1:1/0")
+            .expect("a valid url");
+        assert_eq!(store.prefix(), "billing");
+        assert_eq!(store.stream_key(), "{billing}:stream");
+        assert_eq!(
+            format!("{store:?}"),
+            r#"RedisStore { prefix: "billing", group: "g", consumer: "c", timeout: 300ms, .. }"#
+        );
+        assert!(
+            RedisStore::options()
+                .open_lazy("http://example.com")
+                .is_err()
+        );
+        let bad_prefix = RedisStore::options()
+            .prefix("a{b}")
+            .open_lazy("redis://127.0.0.1:1");
+        assert!(matches!(bad_prefix, Err(StoreError::Unavailable(Some(_)))));
+    }
+
+    #[test]
+    fn open_lazy_outside_a_runtime_is_an_error_not_a_panic() {
+        let outcome = RedisStore::options().open_lazy("redis://127.0.0.1:1");
+        assert!(matches!(outcome, Err(StoreError::Unavailable(Some(_)))));
+    }
+
+    #[tokio::test]
+    async fn a_random_consumer_name_per_store() {
+        let first = RedisStore::options()
+            .open_lazy("redis://127.0.0.1:1")
+            .expect("lazy");
+        let second = RedisStore::options()
+            .open_lazy("redis://127.0.0.1:1")
+            .expect("lazy");
+        assert!(first.consumer().starts_with("consumer-"));
+        assert_ne!(first.consumer(), second.consumer());
+        assert_eq!(first.prefix(), DEFAULT_REDIS_PREFIX);
+        assert_eq!(first.group(), DEFAULT_REDIS_GROUP);
+    }
+}
