@@ -58,8 +58,6 @@ pub(crate) enum CliError {
     NoInbox { path: PathBuf },
     /// `inbox`: whether the `--store` path exists cannot be checked.
     InboxPath { path: PathBuf, error: io::Error },
-    /// `inbox`: a Redis `--store` URL, and this build has no Redis store.
-    NoRedisSupport,
     /// `inbox`: the store at `--store` does not open (e.g. not an inbox).
     OpenInbox { target: String, error: StoreError },
     /// `inbox`: a store operation failed.
@@ -85,7 +83,6 @@ impl CliError {
             | Self::NotDead { .. } => EXIT_FAILURE,
             Self::NoInbox { .. }
             | Self::InboxPath { .. }
-            | Self::NoRedisSupport
             | Self::OpenInbox { .. }
             | Self::MissingSecret
             | Self::Key(_)
@@ -149,9 +146,6 @@ impl fmt::Display for CliError {
             Self::InboxPath { path, error } => {
                 write!(f, "cannot look for an inbox at {}: {error}", path.display())
             }
-            Self::NoRedisSupport => f.write_str(
-                "this build has no Redis inbox support: pass the path of a SQLite inbox file",
-            ),
             Self::OpenInbox { target, error } => {
                 write!(f, "cannot open the inbox at {target}: ")?;
                 with_causes(f, error)
