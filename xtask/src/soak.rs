@@ -8,6 +8,12 @@
 //! requests/s, answers by status, handler counts against valid requests
 //! sent, and resident-memory growth while a 100 MiB body streams. The same
 //! tests run at 2,000 requests in debug under a plain `cargo test`.
+//!
+//! `cargo xtask soak --inbox [--events N]`: instead, the kill/restart tests
+//! of `tests/inbox-soak` in release, with `INBOX_SOAK_EVENTS=N` (default
+//! 10,000): the inbox example SIGKILLed and restarted while signed events
+//! are delivered, then every acknowledged event checked against the
+//! handler's success log (see `docs/INBOX.md`).
 
 use std::path::Path;
 
@@ -21,7 +27,23 @@ const DEFAULT_REQUESTS: u32 = 20_000;
 
 const PACKAGE: &str = "protocol-webhooks-soak";
 
+/// Events of the inbox's kill/restart run at full size.
+const DEFAULT_INBOX_EVENTS: u32 = 10_000;
+
+const INBOX_PACKAGE: &str = "protocol-webhooks-inbox-soak";
+
 pub(crate) fn run(mut args: Arguments) -> Result {
+    if args.contains("--inbox") {
+        let events = args.opt_value_from_fn("--events", crate::positive::<u32>)?;
+        crate::finish(args)?;
+        let cmd = inbox_command(
+            &crate::project_root(),
+            events.unwrap_or(DEFAULT_INBOX_EVENTS),
+        );
+        return cmd
+            .run()
+            .context("the inbox soak printed its counts and problems above");
+    }
     // The soak tests count requests in `u32`.
     let requests = args.opt_value_from_fn("--requests", crate::positive::<u32>)?;
     let frameworks: Vec<&str> = args.values_from_fn("--framework", framework)?;
@@ -51,6 +73,14 @@ fn command(root: &Path, requests: u32, frameworks: &[&str]) -> Cmd {
     }
 }
 
+/// The inbox's kill/restart tests in release, output shown.
+fn inbox_command(root: &Path, events: u32) -> Cmd {
+    Cmd::cargo(root)
+        .env("INBOX_SOAK_EVENTS", &events.to_string())
+        .args(["test", "-p", INBOX_PACKAGE, "--release", "--tests", "--"])
+        .args(["--test-threads=1", "--nocapture"])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +94,17 @@ mod tests {
         let some = command(Path::new("/repo"), 500, &["poem", "actix-web", "poem"]).to_string();
         let expected = expected.replace("20000", "500") + " --exact actix_web poem";
         assert_eq!(some, expected);
+    }
+
+    #[test]
+    fn the_inbox_run_is_its_own_package_at_full_size() {
+        let cmd = inbox_command(Path::new("/repo"), DEFAULT_INBOX_EVENTS).to_string();
+        let expected = "INBOX_SOAK_EVENTS=10000 cargo test -p protocol-webhooks-inbox-soak \
+                        --release --tests -- --test-threads=1 --nocapture";
+        assert_eq!(cmd, expected);
+        let manifest = crate::project_root().join("tests/inbox-soak/Cargo.toml");
+        let manifest = std::fs::read_to_string(manifest).expect("the inbox soak's manifest");
+        assert!(manifest.contains(&format!("name = \"{INBOX_PACKAGE}\"")));
     }
 
     #[test]

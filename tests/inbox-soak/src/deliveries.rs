@@ -1,0 +1,131 @@
+//! Signed events, delivered as Protocol delivers them: again and again until
+//! the receiver answers 2xx.
+
+use std::time::{Duration, Instant};
+
+use protocol_webhooks::Key;
+use protocol_webhooks::events::EventType;
+use protocol_webhooks::samples::sample_body;
+
+use crate::SECRET;
+
+/// How long a client waits before delivering an event again after no
+/// answer or a 5xx.
+const REDELIVERY_DELAY: Duration = Duration::from_millis(50);
+
+/// The id of the `index`th event of a run.
+#[must_use]
+pub fn event_id(index: usize) -> String {
+    format!("evt_soak_{index:06}")
+}
+
+/// One event to deliver: its id, exact body and signature.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The event id.
+    pub id: String,
+    body: Vec<u8>,
+    signature: String,
+}
+
+/// A sample event of the `index`th type (cycling through the documented
+/// types) with the id `id`, signed with [`SECRET`].
+///
+/// # Panics
+/// Never: the secret is valid.
+#[must_use]
+pub fn signed_event(id: &str, index: usize) -> Delivery {
+    let event_type = &EventType::KNOWN[index % EventType::KNOWN.len()];
+    let body = sample_body(event_type, id);
+    let signature = Key::new(SECRET)
+        .expect("the secret")
+        .sign(&body)
+        .to_hex()
+        .as_str()
+        .to_owned();
+    Delivery {
+        id: id.to_owned(),
+        body,
+        signature,
+    }
+}
+
+/// How an event was acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// The 2xx status: 202 stored now, 200 stored by an earlier delivery
+    /// whose answer was lost.
+    pub status: u16,
+    /// Requests it took, the acknowledged one included.
+    pub requests: u32,
+}
+
+/// A client delivering to one URL.
+#[derive(Debug, Clone)]
+pub struct Deliveries {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Deliveries {
+    /// Deliveries to `url`.
+    ///
+    /// # Panics
+    /// When the HTTP client cannot be built.
+    #[must_use]
+    pub fn new(url: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            client,
+            url: url.to_owned(),
+        }
+    }
+
+    /// Delivers `event` until a whole 2xx answer arrives. No answer (the
+    /// receiver is down, or died mid-request) and a 5xx mean: deliver
+    /// again shortly.
+    ///
+    /// # Errors
+    /// Any other answer, which no valid delivery may get, or no 2xx by
+    /// `deadline`.
+    pub async fn deliver(&self, event: &Delivery, deadline: Instant) -> Result<Delivered, String> {
+        let mut requests = 0;
+        loop {
+            requests += 1;
+            let sent = self
+                .client
+                .post(&self.url)
+                .header("content-type", "application/json")
+                .header("x-protocol-signature", &event.signature)
+                .body(event.body.clone())
+                .send()
+                .await;
+            if let Ok(response) = sent {
+                let status = response.status().as_u16();
+                // Acknowledged only once the whole answer is in.
+                if let Ok(body) = response.bytes().await {
+                    if (200..300).contains(&status) {
+                        return Ok(Delivered { status, requests });
+                    }
+                    if status < 500 {
+                        return Err(format!(
+                            "{}: answered {status}: {}",
+                            event.id,
+                            String::from_utf8_lossy(&body)
+                        ));
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{}: no 2xx before the deadline, after {requests} requests",
+                    event.id
+                ));
+            }
+            tokio::time::sleep(REDELIVERY_DELAY).await;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Kill/restart tests of the inbox example (`examples/inbox`), run as real
+//! processes: the example binary and the `protocol-webhooks` command line,
+//! built by a nested `cargo build` in the test's own profile.
+//!
+//! - `tests/kill_restart.rs`: signed events from concurrent clients that
+//!   deliver each event again until it is answered 2xx, as Protocol does,
+//!   while the example is SIGKILLed at random intervals and restarted on
+//!   the same SQLite file and port, its handler failing a fifth of its
+//!   attempts. Once the inbox is drained, every event answered 2xx must be
+//!   in the handler's success log ([`Report`]).
+//! - `tests/dead_retry.rs`: an event whose handler always fails is dead
+//!   after its attempts, with its error; `protocol-webhooks inbox retry`
+//!   brings it back and it is handled once.
+//!
+//! Sizes come from the environment ([`Settings::from_env`]): the defaults
+//! keep a debug `cargo test` short; `INBOX_SOAK_EVENTS=10000` (or `cargo
+//! xtask soak --inbox`) is the full run.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod binaries;
+mod cli;
+mod deliveries;
+mod example;
+mod report;
+mod settings;
+
+pub use binaries::{Binaries, binaries};
+pub use cli::{Cli, json};
+pub use deliveries::{Delivered, Deliveries, Delivery, event_id, signed_event};
+pub use example::{Example, read_lines};
+pub use report::{Handled, Report};
+pub use settings::{CI_EVENTS, Settings};
+
+/// The secret the example is started with and every event is signed with.
+pub const SECRET: &str = "whsec_inbox_soak";

@@ -1,0 +1,231 @@
+//! What a kill/restart run found, and which of it is a failure.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::time::Duration;
+
+/// The handler's success log, against the events acknowledged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handled {
+    /// Acknowledged events handled exactly once.
+    pub once: usize,
+    /// Acknowledged events handled more than once: the at-least-once
+    /// window, a SIGKILL after the handler's effect and before the inbox
+    /// marked the event done.
+    pub more_than_once: usize,
+    /// Handlings beyond the first, over all events.
+    pub extra_runs: usize,
+    /// Acknowledged events never handled: what an inbox must never do.
+    pub lost: Vec<String>,
+    /// Lines of the log that are no event sent: a torn or foreign line.
+    pub unknown: Vec<String>,
+}
+
+impl Handled {
+    /// Counts the success log's `lines` (one event id each) against the
+    /// ids that were sent and those that were acknowledged.
+    #[must_use]
+    pub fn count(sent: &HashSet<String>, acknowledged: &HashSet<String>, lines: &[String]) -> Self {
+        let mut runs: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut handled = Self::default();
+        for line in lines {
+            if sent.contains(line.as_str()) {
+                *runs.entry(line.as_str()).or_default() += 1;
+            } else {
+                handled.unknown.push(line.clone());
+            }
+        }
+        let mut lost: Vec<String> = acknowledged
+            .iter()
+            .filter(|id| !runs.contains_key(id.as_str()))
+            .cloned()
+            .collect();
+        lost.sort();
+        handled.lost = lost;
+        for (id, count) in runs {
+            if !acknowledged.contains(id) {
+                continue;
+            }
+            if count == 1 {
+                handled.once += 1;
+            } else {
+                handled.more_than_once += 1;
+                handled.extra_runs += count - 1;
+            }
+        }
+        handled
+    }
+}
+
+/// Everything a kill/restart run counts.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Events sent.
+    pub sent: usize,
+    /// Events answered 2xx.
+    pub acknowledged: usize,
+    /// ... of which 202 `stored`.
+    pub stored: usize,
+    /// ... of which 200 `already_stored`: an earlier delivery was stored
+    /// but its answer was lost to a kill.
+    pub already_stored: usize,
+    /// HTTP requests made, redeliveries included.
+    pub requests: u64,
+    /// Deliveries that failed for good (a 4xx, or the deadline).
+    pub delivery_errors: Vec<String>,
+    /// SIGKILLs.
+    pub kills: usize,
+    /// Starts of the example, the first included.
+    pub starts: usize,
+    /// Handlers the worker runs at once: the most a single kill can catch
+    /// between a handler's effect and the inbox's done.
+    pub concurrency: usize,
+    /// The success log against the acknowledged events.
+    pub handled: Handled,
+    /// `protocol-webhooks inbox stats --json` after the drain.
+    pub inbox: serde_json::Value,
+    /// Whether the final SIGTERM stopped the example with status 0 and
+    /// the worker's `Stopped` logged.
+    pub stopped_cleanly: bool,
+    /// From the first event to the drained inbox.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// What went wrong; empty when nothing did.
+    #[must_use]
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let handled = &self.handled;
+        if !handled.lost.is_empty() {
+            problems.push(format!(
+                "{} acknowledged events were never handled: {:?}",
+                handled.lost.len(),
+                first(&handled.lost)
+            ));
+        }
+        if self.acknowledged != self.sent {
+            problems.push(format!(
+                "{} of {} events were not acknowledged: {:?}",
+                self.sent - self.acknowledged,
+                self.sent,
+                first(&self.delivery_errors)
+            ));
+        }
+        if !handled.unknown.is_empty() {
+            problems.push(format!(
+                "the success log has lines that are no event sent: {:?}",
+                first(&handled.unknown)
+            ));
+        }
+        // Only a kill between a handler's effect and its done makes a
+        // duplicate, at most one per running handler.
+        let bound = self.kills * self.concurrency;
+        if handled.extra_runs > bound {
+            problems.push(format!(
+                "{} extra handlings: more than {} kills x {} handlers can explain",
+                handled.extra_runs, self.kills, self.concurrency
+            ));
+        }
+        let count = |state: &str| self.inbox.get(state).and_then(serde_json::Value::as_u64);
+        if count("done") != Some(self.sent as u64) || count("total") != Some(self.sent as u64) {
+            problems.push(format!(
+                "the inbox should hold every event, done: {}",
+                self.inbox
+            ));
+        }
+        if self.kills == 0 {
+            problems.push("the example was never killed".to_owned());
+        }
+        if !self.stopped_cleanly {
+            problems.push(
+                "SIGTERM did not stop the example with status 0 and `worker stopped` logged"
+                    .to_owned(),
+            );
+        }
+        problems
+    }
+}
+
+fn first(items: &[String]) -> &[String] {
+    &items[..items.len().min(10)]
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let handled = &self.handled;
+        writeln!(f, "inbox kill/restart run, {:.1?}", self.elapsed)?;
+        writeln!(f, "  sent                      {}", self.sent)?;
+        writeln!(
+            f,
+            "  acknowledged (2xx)        {} (202 stored {}, 200 already stored {}; {} requests)",
+            self.acknowledged, self.stored, self.already_stored, self.requests
+        )?;
+        writeln!(
+            f,
+            "  kills (SIGKILL)           {} ({} starts)",
+            self.kills, self.starts
+        )?;
+        writeln!(f, "  handled once              {}", handled.once)?;
+        writeln!(
+            f,
+            "  handled more than once    {} ({} extra handlings; at most kills x {} handlers)",
+            handled.more_than_once, handled.extra_runs, self.concurrency
+        )?;
+        writeln!(f, "  lost (2xx, never handled) {}", handled.lost.len())?;
+        writeln!(f, "  unknown log lines         {}", handled.unknown.len())?;
+        writeln!(f, "  inbox after the drain     {}", self.inbox)?;
+        write!(f, "  stopped cleanly           {}", self.stopped_cleanly)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_log_is_counted_against_the_acknowledged_events() {
+        let sent = ids(&["a", "b", "c", "d"]);
+        let acknowledged = ids(&["a", "b", "c"]);
+        let lines: Vec<String> = ["a", "b", "b", "b", "d", "torn"]
+            .iter()
+            .map(|line| (*line).to_owned())
+            .collect();
+        let handled = Handled::count(&sent, &acknowledged, &lines);
+        assert_eq!(
+            handled,
+            Handled {
+                once: 1,
+                more_than_once: 1,
+                extra_runs: 2,
+                lost: vec!["c".to_owned()],
+                unknown: vec!["torn".to_owned()],
+            }
+        );
+    }
+
+    #[test]
+    fn a_clean_run_has_no_problems_and_a_lost_event_is_one() {
+        let mut report = Report {
+            sent: 2,
+            acknowledged: 2,
+            kills: 1,
+            concurrency: 4,
+            handled: Handled {
+                once: 2,
+                ..Handled::default()
+            },
+            inbox: serde_json::json!({"done": 2, "total": 2}),
+            stopped_cleanly: true,
+            ..Report::default()
+        };
+        assert_eq!(report.problems(), Vec::<String>::new());
+        report.handled.lost.push("b".to_owned());
+        report.handled.extra_runs = 5;
+        assert_eq!(report.problems().len(), 2);
+    }
+}
