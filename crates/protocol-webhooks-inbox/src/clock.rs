@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// A wall-clock time source.
 pub trait Clock: Send + Sync {
@@ -80,21 +80,24 @@ impl Clock for ManualClock {
 
 /// Milliseconds since the Unix epoch, the unit stores keep times in;
 /// times before the epoch count as the epoch.
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 pub(crate) fn to_millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| {
         i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
     })
 }
 
 /// The inverse of [`to_millis`].
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 pub(crate) fn from_millis(millis: i64) -> SystemTime {
     let millis = u64::try_from(millis).unwrap_or(0);
-    UNIX_EPOCH
+    SystemTime::UNIX_EPOCH
         .checked_add(Duration::from_millis(millis))
-        .unwrap_or(UNIX_EPOCH)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// A duration in whole milliseconds, saturating.
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 pub(crate) fn duration_millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
