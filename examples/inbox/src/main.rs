@@ -129,14 +129,23 @@ async fn open(target: &StoreTarget) -> Result<Inbox, StoreError> {
             Ok(inbox)
         }
         #[cfg(feature = "redis")]
-        StoreTarget::Redis(url) => {
-            let store = protocol_webhooks_inbox::RedisStore::open(url).await?;
-            // The URL may hold a password: only the consumer name is logged.
-            tracing::info!(consumer = store.consumer(), "inbox opened (Redis)");
+        StoreTarget::Redis { url, prefix } => {
+            let mut options = protocol_webhooks_inbox::RedisStore::options();
+            if let Some(prefix) = prefix {
+                options = options.prefix(prefix.as_str());
+            }
+            let store = options.open(url).await?;
+            // The URL may hold a password: only the prefix and the consumer
+            // name are logged.
+            tracing::info!(
+                prefix = store.prefix(),
+                consumer = store.consumer(),
+                "inbox opened (Redis)"
+            );
             Ok(Inbox::new(store))
         }
         #[cfg(not(feature = "redis"))]
-        StoreTarget::Redis(_) => unreachable!("refused when the options are read"),
+        StoreTarget::Redis { .. } => unreachable!("refused when the options are read"),
     }
 }
 

@@ -50,9 +50,15 @@ impl Role {
 pub(crate) enum StoreTarget {
     /// A SQLite file (`INBOX_PATH`, default [`DEFAULT_PATH`]).
     Sqlite(PathBuf),
-    /// A Redis server (`INBOX_URL=redis://...`, feature `redis`).
+    /// A Redis server (`INBOX_URL=redis://...`, feature `redis`), its keys
+    /// under `INBOX_REDIS_PREFIX` (default: the store's own prefix).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    Redis(String),
+    Redis {
+        /// `INBOX_URL`.
+        url: String,
+        /// `INBOX_REDIS_PREFIX`.
+        prefix: Option<String>,
+    },
 }
 
 /// The worker's settings.
@@ -114,7 +120,7 @@ impl Options {
             (Some(_), Some(_)) => {
                 return Err("set INBOX_URL (Redis) or INBOX_PATH (SQLite), not both".to_owned());
             }
-            (Some(url), None) => redis_target(url)?,
+            (Some(url), None) => redis_target(url, var("INBOX_REDIS_PREFIX"))?,
             (None, path) => StoreTarget::Sqlite(PathBuf::from(
                 path.unwrap_or_else(|| DEFAULT_PATH.to_owned()),
             )),
@@ -184,12 +190,15 @@ fn role_argument(args: &[String]) -> Result<Option<Role>, String> {
     clippy::unnecessary_wraps,
     reason = "the same signature as without Redis"
 )]
-fn redis_target(url: String) -> Result<StoreTarget, String> {
-    Ok(StoreTarget::Redis(url))
+fn redis_target(url: String, prefix: Option<String>) -> Result<StoreTarget, String> {
+    Ok(StoreTarget::Redis {
+        url,
+        prefix: prefix.map(|prefix| prefix.trim().to_owned()),
+    })
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis_target(_url: String) -> Result<StoreTarget, String> {
+fn redis_target(_url: String, _prefix: Option<String>) -> Result<StoreTarget, String> {
     Err("INBOX_URL needs the Redis store: cargo run -p example-inbox --features redis".to_owned())
 }
 
@@ -304,7 +313,24 @@ mod tests {
         if cfg!(feature = "redis") {
             assert_eq!(
                 options.expect("redis").store,
-                StoreTarget::Redis("redis://127.0.0.1:6379".to_owned())
+                StoreTarget::Redis {
+                    url: "redis://127.0.0.1:6379".to_owned(),
+                    prefix: None
+                }
+            );
+            let prefixed = read(
+                &[],
+                &[
+                    ("INBOX_URL", "redis://127.0.0.1:6379"),
+                    ("INBOX_REDIS_PREFIX", "soak-1"),
+                ],
+            );
+            assert_eq!(
+                prefixed.expect("redis").store,
+                StoreTarget::Redis {
+                    url: "redis://127.0.0.1:6379".to_owned(),
+                    prefix: Some("soak-1".to_owned())
+                }
             );
         } else {
             assert!(options.is_err());

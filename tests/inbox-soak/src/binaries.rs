@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 /// Where the two binaries are.
 #[derive(Debug, Clone)]
 pub struct Binaries {
-    /// `example-inbox`.
+    /// `example-inbox`, with its `redis` feature: the same binary runs on
+    /// SQLite (`INBOX_PATH`) or Redis (`INBOX_URL`).
     pub example: PathBuf,
     /// `protocol-webhooks`, the command line.
     pub cli: PathBuf,
@@ -35,6 +36,8 @@ fn build() -> Binaries {
         "example-inbox",
         "-p",
         "protocol-webhooks-cli",
+        "--features",
+        "example-inbox/redis",
     ]);
     if release {
         cargo.arg("--release");

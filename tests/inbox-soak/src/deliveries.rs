@@ -60,6 +60,20 @@ pub struct Delivered {
     pub requests: u32,
 }
 
+/// One request of a delivery, as the client saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// When the request was sent.
+    pub sent: Instant,
+    /// When its whole answer arrived, or it failed.
+    pub answered: Instant,
+    /// The status of a whole answer; `None` for no answer (refused,
+    /// reset, cut off mid-answer, timed out).
+    pub status: Option<u16>,
+    /// Whether the answer had a `Retry-After` header.
+    pub retry_after: bool,
+}
+
 /// A client delivering to one URL.
 #[derive(Debug, Clone)]
 pub struct Deliveries {
@@ -92,9 +106,24 @@ impl Deliveries {
     /// Any other answer, which no valid delivery may get, or no 2xx by
     /// `deadline`.
     pub async fn deliver(&self, event: &Delivery, deadline: Instant) -> Result<Delivered, String> {
+        self.deliver_observed(event, deadline, |_| {}).await
+    }
+
+    /// [`deliver`](Self::deliver), calling `observe` with every request's
+    /// [`Answer`].
+    ///
+    /// # Errors
+    /// As [`deliver`](Self::deliver).
+    pub async fn deliver_observed(
+        &self,
+        event: &Delivery,
+        deadline: Instant,
+        mut observe: impl FnMut(Answer),
+    ) -> Result<Delivered, String> {
         let mut requests = 0;
         loop {
             requests += 1;
+            let started = Instant::now();
             let sent = self
                 .client
                 .post(&self.url)
@@ -103,10 +132,23 @@ impl Deliveries {
                 .body(event.body.clone())
                 .send()
                 .await;
+            let mut answer = Answer {
+                sent: started,
+                answered: started,
+                status: None,
+                retry_after: false,
+            };
             if let Ok(response) = sent {
                 let status = response.status().as_u16();
+                answer.retry_after = response
+                    .headers()
+                    .contains_key(reqwest::header::RETRY_AFTER);
                 // Acknowledged only once the whole answer is in.
-                if let Ok(body) = response.bytes().await {
+                let body = response.bytes().await;
+                answer.answered = Instant::now();
+                answer.status = body.is_ok().then_some(status);
+                observe(answer);
+                if let Ok(body) = body {
                     if (200..300).contains(&status) {
                         return Ok(Delivered { status, requests });
                     }
@@ -118,6 +160,9 @@ impl Deliveries {
                         ));
                     }
                 }
+            } else {
+                answer.answered = Instant::now();
+                observe(answer);
             }
             if Instant::now() > deadline {
                 return Err(format!(

@@ -25,6 +25,9 @@ pub struct Example {
     log: PathBuf,
     child: Option<Child>,
     starts: usize,
+    /// Whether a start waits for the port (a receiver) or for the
+    /// worker's `worker started` line (a worker alone serves no HTTP).
+    listens: bool,
 }
 
 impl Example {
@@ -51,7 +54,20 @@ impl Example {
             log: log.to_path_buf(),
             child: None,
             starts: 0,
+            listens: true,
         }
+    }
+
+    /// Like [`new`](Self::new), for a process that serves no HTTP (`ROLE=worker`
+    /// in `env`): a start waits for its `worker started` line instead of
+    /// the port.
+    ///
+    /// # Panics
+    /// When no free port can be found.
+    pub fn worker(binary: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+        let mut example = Self::new(binary, log, env);
+        example.listens = false;
+        example
     }
 
     /// `http://127.0.0.1:PORT/webhooks`.
@@ -74,13 +90,21 @@ impl Example {
         self.starts
     }
 
-    /// Starts the process and waits until its port accepts connections.
+    /// Whether the process is running (started and not killed or stopped).
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Starts the process and waits until its port accepts connections
+    /// (a worker alone: until it logged `worker started`).
     ///
     /// # Panics
     /// When it is running already, cannot start, exits, or does not
     /// listen within a minute.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "the example is running already");
+        let workers_started = self.count_lines("worker started");
         let output = OpenOptions::new()
             .create(true)
             .append(true)
@@ -102,12 +126,17 @@ impl Example {
             if let Some(status) = child.try_wait().expect("the example's status") {
                 panic!("the example exited at start ({status}):\n{}", self.tail());
             }
-            if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
+            let ready = if self.listens {
+                TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
+            } else {
+                self.count_lines("worker started") > workers_started
+            };
+            if ready {
                 break;
             }
             assert!(
                 started.elapsed() < START_TIMEOUT,
-                "the example did not listen on port {} within {START_TIMEOUT:?}:\n{}",
+                "the example did not start (port {}) within {START_TIMEOUT:?}:\n{}",
                 self.port,
                 self.tail()
             );
@@ -159,6 +188,15 @@ impl Example {
     #[must_use]
     pub fn log_lines(&self) -> Vec<String> {
         read_lines(&self.log)
+    }
+
+    /// How many lines of the log contain `text`.
+    #[must_use]
+    pub fn count_lines(&self, text: &str) -> usize {
+        self.log_lines()
+            .iter()
+            .filter(|line| line.contains(text))
+            .count()
     }
 
     /// The last lines of the log, for a failure message.

@@ -12,6 +12,15 @@
 //!   after its attempts, with its error; `protocol-webhooks inbox retry`
 //!   brings it back and it is handled once.
 //!
+//! - `tests/redis_kill_restart.rs`: the same on Redis ([`RedisServer`]), with
+//!   two receiver replicas and two workers in four processes, any of them
+//!   SIGKILLed and restarted at random.
+//! - `tests/redis_outage.rs`: Redis is SIGKILLed while events arrive: the
+//!   receiver answers 503 meanwhile, never 2xx, and once Redis is back
+//!   every event is stored and handled.
+//!
+//! The Redis tests need `redis-server` on `PATH`; they fail without it.
+//!
 //! Sizes come from the environment ([`Settings::from_env`]): the defaults
 //! keep a debug `cargo test` short; `INBOX_SOAK_EVENTS=10000` (or `cargo
 //! xtask soak --inbox`) is the full run.
@@ -23,15 +32,17 @@ mod binaries;
 mod cli;
 mod deliveries;
 mod example;
+mod redis;
 mod report;
 mod settings;
 
 pub use binaries::{Binaries, binaries};
 pub use cli::{Cli, json};
-pub use deliveries::{Delivered, Deliveries, Delivery, event_id, signed_event};
+pub use deliveries::{Answer, Delivered, Deliveries, Delivery, event_id, signed_event};
 pub use example::{Example, read_lines};
+pub use redis::{RedisInbox, RedisServer};
 pub use report::{Handled, Report};
-pub use settings::{CI_EVENTS, Settings};
+pub use settings::{CI_EVENTS, REDIS_CI_EVENTS, Settings};
 
 /// The secret the example is started with and every event is signed with.
 pub const SECRET: &str = "whsec_inbox_soak";

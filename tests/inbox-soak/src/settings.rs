@@ -6,6 +6,10 @@ use std::time::Duration;
 /// small enough for a debug `cargo test`.
 pub const CI_EVENTS: usize = 3_000;
 
+/// Events of the Redis kill/restart run when `INBOX_SOAK_EVENTS` is not
+/// set: four debug processes and a Redis server share two cores.
+pub const REDIS_CI_EVENTS: usize = 1_500;
+
 /// How large the kill/restart run is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -29,10 +33,22 @@ impl Settings {
     /// When one is set but is not a positive whole number: a typo must
     /// not quietly run the small size.
     pub fn from_env() -> Result<Self, String> {
-        Self::from_values(|name| std::env::var(name).ok())
+        Self::from_env_with(CI_EVENTS)
     }
 
-    fn from_values(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    /// Reads the variables above, with `events` when `INBOX_SOAK_EVENTS`
+    /// is not set.
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_env_with(events: usize) -> Result<Self, String> {
+        Self::from_values(events, |name| std::env::var(name).ok())
+    }
+
+    fn from_values(
+        default_events: usize,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
         let read = |name: &str, default: usize| match var(name) {
             Some(value) => match value.trim().parse::<usize>() {
                 Ok(number) if number > 0 && u32::try_from(number).is_ok() => Ok(number),
@@ -42,7 +58,7 @@ impl Settings {
             },
             None => Ok(default),
         };
-        let events = read("INBOX_SOAK_EVENTS", CI_EVENTS)?;
+        let events = read("INBOX_SOAK_EVENTS", default_events)?;
         let default_deadline = 90 + events / 50;
         Ok(Self {
             events,
@@ -60,7 +76,7 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, String> {
-        Settings::from_values(|name| {
+        Settings::from_values(CI_EVENTS, |name| {
             vars.iter()
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| (*value).to_owned())

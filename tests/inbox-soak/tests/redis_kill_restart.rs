@@ -1,0 +1,222 @@
+//! The inbox on Redis, shared by four processes of the example: two
+//! receiver replicas (`ROLE=receiver`, two ports) and two workers
+//! (`ROLE=worker`), all on one Redis server of the test's own (append-only
+//! file, `appendfsync always`) under one key prefix. Clients spread signed
+//! events over both receivers, each delivered again until it is answered
+//! 2xx, while any of the four processes is SIGKILLed at random intervals
+//! (0.5 to 2 s) and started again, and the handler fails a fifth of its
+//! attempts. The kills go on through the workers' drain. Then every event
+//! answered 2xx must have been handled: none lost.
+//!
+//! Both workers append to one success log: each line is one `write` of
+//! `id\n` on a file opened with `O_APPEND`, which Linux appends whole on a
+//! local filesystem, so lines of the two processes do not interleave (a
+//! torn line would be counted as unknown and fail the test).
+//!
+//! Duplicates come from a worker killed between a handler's effect and the
+//! inbox's done: counted, and bounded by kills × concurrent handlers per
+//! process. A killed receiver makes none.
+//!
+//! `INBOX_SOAK_EVENTS` sets the number of events (default 1,500).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use protocol_webhooks_inbox_soak::{
+    Delivered, Deliveries, Example, Handled, REDIS_CI_EVENTS, RedisInbox, RedisServer, Report,
+    Settings, binaries, event_id, read_lines, signed_event,
+};
+
+/// Handlers each worker process runs at once.
+const CONCURRENCY: usize = 4;
+
+#[test]
+fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
+    let settings = Settings::from_env_with(REDIS_CI_EVENTS).expect("soak settings");
+    let binaries = binaries();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let redis_dir = dir.path().join("redis");
+    std::fs::create_dir(&redis_dir).expect("the Redis folder");
+    let redis = RedisServer::start(&redis_dir);
+    let url = redis.url();
+    let prefix = format!("inbox-soak-{}", std::process::id());
+    let inbox = RedisInbox::new(&url, &prefix);
+    let handled_log = dir.path().join("handled.log");
+    let concurrency = CONCURRENCY.to_string();
+    let env = |role: &'static str| {
+        vec![
+            ("ROLE", role),
+            ("INBOX_URL", url.as_str()),
+            ("INBOX_REDIS_PREFIX", prefix.as_str()),
+            ("INBOX_HANDLED_LOG", path(&handled_log)),
+            ("INBOX_FAIL_RATE", "0.2"),
+            ("INBOX_ATTEMPTS", "50"),
+            ("INBOX_BACKOFF_MS", "20"),
+            ("INBOX_BACKOFF_MAX_MS", "500"),
+            // A killed worker's events are taken by the other worker (or
+            // itself, restarted) after the lease.
+            ("INBOX_LEASE_MS", "3000"),
+            ("INBOX_POLL_MS", "100"),
+            ("INBOX_CONCURRENCY", concurrency.as_str()),
+        ]
+    };
+    let log = |name: &str| dir.path().join(format!("{name}.log"));
+    let mut processes = vec![
+        Example::new(&binaries.example, &log("receiver-1"), &env("receiver")),
+        Example::new(&binaries.example, &log("receiver-2"), &env("receiver")),
+        Example::worker(&binaries.example, &log("worker-1"), &env("worker")),
+        Example::worker(&binaries.example, &log("worker-2"), &env("worker")),
+    ];
+    let started = Instant::now();
+    let deadline = started + settings.deadline;
+    for process in &mut processes {
+        process.start();
+    }
+    let urls = [processes[0].url(), processes[1].url()];
+
+    // The killer: SIGKILL any of the four, start it again, until the
+    // deliveries are done, the workers drained the inbox, and there were
+    // at least `min_kills` kills.
+    let delivered = Arc::new(AtomicBool::new(false));
+    let killer = std::thread::spawn({
+        let delivered = Arc::clone(&delivered);
+        let min_kills = settings.min_kills;
+        move || {
+            let mut kills = [0; 4];
+            loop {
+                let wait = Duration::from_millis(fastrand::u64(500..=2_000));
+                std::thread::sleep(wait);
+                let total: usize = kills.iter().sum();
+                let finished =
+                    delivered.load(Ordering::SeqCst) && total >= min_kills && inbox.busy() == 0;
+                if finished || Instant::now() > deadline {
+                    return (processes, kills, inbox);
+                }
+                let victim = fastrand::usize(..processes.len());
+                processes[victim].kill();
+                kills[victim] += 1;
+                processes[victim].start();
+            }
+        }
+    });
+
+    let outcomes = deliver_all(&settings, &urls, deadline);
+    delivered.store(true, Ordering::SeqCst);
+    let (mut processes, kills, inbox) = killer.join().expect("the killer thread");
+
+    while inbox.busy() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let elapsed = started.elapsed();
+    let mut stopped_cleanly = true;
+    for (index, process) in processes.iter_mut().enumerate() {
+        let status = process.terminate();
+        let worker_stopped = index < 2 || process.count_lines("worker stopped") > 0;
+        stopped_cleanly &= status.success() && worker_stopped;
+    }
+    let stats = inbox.stats().unwrap_or_else(|error| panic!("{error}"));
+
+    let sent: HashSet<String> = (0..settings.events).map(event_id).collect();
+    let mut acknowledged = HashSet::new();
+    let mut report = Report {
+        sent: settings.events,
+        kills: kills.iter().sum(),
+        starts: processes.iter().map(Example::starts).sum(),
+        concurrency: CONCURRENCY,
+        inbox: stats,
+        stopped_cleanly,
+        elapsed,
+        ..Report::default()
+    };
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(Delivered { status, requests }) => {
+                report.requests += u64::from(requests);
+                report.acknowledged += 1;
+                if status == 202 {
+                    report.stored += 1;
+                } else {
+                    report.already_stored += 1;
+                }
+                acknowledged.insert(id);
+            }
+            Err(error) => report.delivery_errors.push(error),
+        }
+    }
+    report.handled = Handled::count(&sent, &acknowledged, &read_lines(&handled_log));
+    eprintln!(
+        "Redis: 2 receivers + 2 workers, kills per process (receiver 1, receiver 2, \
+         worker 1, worker 2): {kills:?}"
+    );
+    eprintln!("{report}");
+    let problems = report.problems();
+    let tails: Vec<String> = processes
+        .iter()
+        .map(|process| {
+            process
+                .tail()
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{}\nthe processes' last log lines (newest first):\n{}\nredis-server:\n{}",
+        problems.join("\n"),
+        tails.join("\n--\n"),
+        redis.tail()
+    );
+}
+
+/// Delivers every event from `settings.clients` concurrent clients, the
+/// `i`th event to `urls[i % 2]`; each event's id and outcome.
+fn deliver_all(
+    settings: &Settings,
+    urls: &[String; 2],
+    deadline: Instant,
+) -> Vec<(String, Result<Delivered, String>)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let next = Arc::new(AtomicUsize::new(0));
+    let outcomes = Arc::new(Mutex::new(Vec::with_capacity(settings.events)));
+    let receivers = [Deliveries::new(&urls[0]), Deliveries::new(&urls[1])];
+    runtime.block_on(async {
+        let mut clients = Vec::new();
+        for _ in 0..settings.clients {
+            let (next, outcomes, receivers) =
+                (Arc::clone(&next), Arc::clone(&outcomes), receivers.clone());
+            let events = settings.events;
+            clients.push(tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    if index >= events {
+                        return;
+                    }
+                    let id = event_id(index);
+                    let outcome = receivers[index % 2]
+                        .deliver(&signed_event(&id, index), deadline)
+                        .await;
+                    outcomes.lock().expect("outcomes").push((id, outcome));
+                }
+            }));
+        }
+        for client in clients {
+            client.await.expect("a client task");
+        }
+    });
+    let mut outcomes = outcomes.lock().expect("outcomes");
+    std::mem::take(&mut *outcomes)
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
+}
