@@ -181,10 +181,10 @@ fn app(settings: &Settings, inbox: Inbox) -> Router {
         })
 }
 
+/// Serves `app` with the examples' shared loop rather than `axum::serve`,
+/// which sets no deadline for a request's head.
 async fn serve(app: Router, settings: &Settings) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.address()).await?;
     example_shared::log_listening(listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(example_shared::shutdown_signal())
-        .await
+    example_shared::serve_hyper(listener, app, example_shared::shutdown_signal()).await
 }
