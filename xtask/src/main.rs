@@ -52,10 +52,16 @@ commands:
                         wrk against a plain and a verified route of each
                         framework's server (or F's), installing wrk if
                         missing; --help for more
+  loadtest --inbox [...]
+                        the durable inbox's accepts (SQLite, Redis) over
+                        loopback and its worker: benches/src/bin/inbox-load.rs
   nostd                 build the no_std check crates under xtask/nostd
   soak [--requests N] [--framework F]...
                         release-build load and fault tests of every adapter
                         (or each F's), 20000 requests each unless N
+  soak --inbox [--events N]
+                        the inbox example killed and restarted at random
+                        while N signed events (default 10000) arrive
   timing [--samples N] [--early-exit-control]
                         dudect-style test: does verification time depend on
                         where a wrong signature differs? --help for more
@@ -143,8 +149,13 @@ fn main() -> ExitCode {
 }
 
 /// wrk against each framework's plain and verified routes; installs wrk
-/// first when it is missing, unless only help was asked for.
-fn loadtest(args: Arguments) -> Result {
+/// first when it is missing, unless only help was asked for. With
+/// `--inbox`, the inbox's load test instead.
+fn loadtest(mut args: Arguments) -> Result {
+    if args.contains("--inbox") {
+        // Its own client sends the requests: no wrk.
+        return harness("inbox-load", args.finish()).run();
+    }
     let args = args.finish();
     if !args.iter().any(|arg| arg == "-h" || arg == "--help") {
         cmd::ensure_installed("wrk", "wrk")?;

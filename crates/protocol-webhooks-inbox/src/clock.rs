@@ -82,9 +82,10 @@ impl Clock for ManualClock {
 /// times before the epoch count as the epoch.
 #[cfg(any(feature = "sqlite", feature = "redis"))]
 pub(crate) fn to_millis(time: SystemTime) -> i64 {
-    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| {
-        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-    })
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 /// The inverse of [`to_millis`].

@@ -60,8 +60,12 @@ pub(super) fn take(
     limit: usize,
     max_attempts: u32,
 ) -> OpResult<Vec<Taken>> {
+    // The planner, without statistics, prefers the (state, updated_at)
+    // index and would visit or sort every due entry of a backlog on each
+    // take; the partial indexes give the due entries in order and stop at
+    // the limit.
     conn.prepare_cached(
-        "UPDATE inbox_entries
+        "UPDATE inbox_entries INDEXED BY inbox_entries_leases
             SET state = 'dead', lease_token = NULL, last_error = ?3, updated_at = ?1
           WHERE state = 'in_flight' AND due_at <= ?1 AND attempts >= ?2",
     )?
@@ -76,7 +80,7 @@ pub(super) fn take(
         "UPDATE inbox_entries
             SET state = 'in_flight', lease_token = ?2, attempts = attempts + 1,
                 due_at = ?3, updated_at = ?1
-          WHERE seq IN (SELECT seq FROM inbox_entries
+          WHERE seq IN (SELECT seq FROM inbox_entries INDEXED BY inbox_entries_due
                          WHERE state IN ('pending', 'in_flight') AND due_at <= ?1
                          ORDER BY due_at, seq LIMIT ?4)
       RETURNING id, event_type, body, attempts, received_at",

@@ -10,7 +10,10 @@ use super::error::NotWal;
 
 /// One table; `seq` keeps store order, `due_at` is the due time of a
 /// pending entry and the lease end of an in-flight one (one column, so one
-/// index finds everything a worker may take).
+/// index finds everything a worker may take, in the order it takes them:
+/// an index also orders by the rowid, `seq`). Leases have an index of their
+/// own, so finding the ended ones does not walk a backlog of pending
+/// entries.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inbox_entries (
     seq          INTEGER PRIMARY KEY,
@@ -27,6 +30,8 @@ CREATE TABLE IF NOT EXISTS inbox_entries (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS inbox_entries_due
     ON inbox_entries (due_at) WHERE state IN ('pending', 'in_flight');
+CREATE INDEX IF NOT EXISTS inbox_entries_leases
+    ON inbox_entries (due_at) WHERE state = 'in_flight';
 CREATE INDEX IF NOT EXISTS inbox_entries_state
     ON inbox_entries (state, updated_at);
 ";
