@@ -452,6 +452,13 @@ async fn accepts_can_wait_for_replicas() {
         Some("pending"),
         "the replica has the entry"
     );
+    // With the script cache emptied, the pipeline with `WAIT` loads the
+    // scripts again and is sent once more.
+    flush_scripts(&primary.url()).await;
+    assert!(matches!(
+        waiting.accept(entry("evt_after_flush")).await,
+        Ok(Accepted::Stored { .. })
+    ));
     drop(replica);
 
     // With the replica gone, the accept fails after the wait: a 503.
@@ -472,6 +479,49 @@ async fn accepts_can_wait_for_replicas() {
         plain.accept(entry("evt_alone")).await,
         Ok(Accepted::AlreadyStored { .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_are_loaded_on_first_use_and_again_after_a_flush() {
+    let prefix = unique_prefix();
+    let store = RedisStore::options()
+        .prefix(&prefix)
+        .open_lazy(&redis_url())
+        .expect("open_lazy");
+    assert!(matches!(
+        store.accept(entry("evt_first")).await,
+        Ok(Accepted::Stored { .. })
+    ));
+    flush_scripts(&redis_url()).await;
+    assert!(matches!(
+        store.accept(entry("evt_first")).await,
+        Ok(Accepted::AlreadyStored { .. })
+    ));
+    assert!(matches!(
+        store.accept(entry("evt_second")).await,
+        Ok(Accepted::Stored { .. })
+    ));
+    flush_scripts(&redis_url()).await;
+    let taken = store
+        .take(Duration::from_secs(60), 10, 3)
+        .await
+        .expect("take");
+    let ids: Vec<&str> = taken.iter().map(|taken| taken.id.as_str()).collect();
+    assert_eq!(ids, ["evt_first", "evt_second"]);
+    flush_scripts(&redis_url()).await;
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.get(State::InFlight), 2, "{stats:?}");
+    forget(&prefix).await;
+}
+
+/// `SCRIPT FLUSH`: what a Redis restart does to the script cache.
+async fn flush_scripts(url: &str) {
+    let mut connection = raw(url).await;
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut connection)
+        .await
+        .expect("SCRIPT FLUSH");
 }
 
 fn entry(id: &str) -> NewEntry {

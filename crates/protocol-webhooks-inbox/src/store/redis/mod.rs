@@ -6,15 +6,16 @@ mod keys;
 mod scripts;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use protocol_webhooks::dedup::{ClaimToken, StoreError, StoreFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Cmd, RedisResult, Value};
+use redis::{Client, Cmd, ErrorKind, RedisError, RedisResult, ServerErrorKind, ToRedisArgs, Value};
 
 use self::error::{NotReplicated, TimedOut, UnexpectedReply};
 use self::keys::{Keys, check_prefix};
+use self::scripts::Script;
 use super::InboxStore;
 use crate::clock::{duration_millis, from_millis, to_millis};
 use crate::{
@@ -90,6 +91,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     timeout: Duration,
     wait: Option<WaitReplicas>,
+    /// The SHA1 of each script, by [`Script::index`], once loaded.
+    hashes: OnceLock<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -161,26 +164,70 @@ impl RedisStore {
         Self::bounded(self.shared.timeout, command.query_async(&mut connection)).await
     }
 
-    /// The `EVAL` of `script` with the store's keys (and `entry`'s hash),
-    /// the entry key prefix, the group and the time; add the operation's
+    /// A call of `script` with the store's keys (and `entry`'s hash), the
+    /// entry key prefix, the group and the time; add the operation's
     /// arguments.
-    fn script(&self, script: &str, entry: Option<&str>, now: i64) -> Cmd {
+    fn script(&self, script: Script, entry: Option<&str>, now: i64) -> ScriptCall {
         let keys = &self.shared.keys;
-        let mut command = redis::cmd("EVAL");
-        command
-            .arg(script)
-            .arg(keys.fixed.len() + usize::from(entry.is_some()));
+        let mut args = Cmd::new();
+        args.arg(keys.fixed.len() + usize::from(entry.is_some()));
         for key in &keys.fixed {
-            command.arg(key);
+            args.arg(key);
         }
         if let Some(id) = entry {
-            command.arg(keys.entry(id));
+            args.arg(keys.entry(id));
         }
-        command
-            .arg(&keys.entry_prefix)
+        args.arg(&keys.entry_prefix)
             .arg(&self.shared.group)
             .arg(now);
-        command
+        ScriptCall { script, args }
+    }
+
+    /// Runs one script by hash under the store's time limit: the scripts
+    /// are loaded first if this store has not loaded them yet, and again
+    /// (then the call sent once more) when Redis no longer knows them.
+    async fn eval<T: redis::FromRedisValue>(&self, call: ScriptCall) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        Self::bounded(self.shared.timeout, async {
+            let command = call.evalsha(self.hash(&mut connection, call.script).await?);
+            match command.query_async(&mut connection).await {
+                Err(error) if no_script(&error) => {
+                    self.load_scripts(&mut connection).await?;
+                    command.query_async(&mut connection).await
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+
+    /// The SHA1 of `script`, loading every script if not known yet.
+    async fn hash(&self, connection: &mut ConnectionManager, script: Script) -> RedisResult<&str> {
+        let hashes = match self.shared.hashes.get() {
+            Some(hashes) => hashes,
+            None => self.load_scripts(connection).await?,
+        };
+        hashes
+            .get(script.index())
+            .map(String::as_str)
+            .ok_or_else(|| RedisError::from((ErrorKind::Client, "a script hash is missing")))
+    }
+
+    /// Loads every script (`SCRIPT LOAD`, one pipeline) and keeps their
+    /// hashes: the SHA1 of the text, the same on every server.
+    async fn load_scripts(&self, connection: &mut ConnectionManager) -> RedisResult<&[String]> {
+        let mut pipeline = redis::pipe();
+        for script in Script::ALL {
+            pipeline.cmd("SCRIPT").arg("LOAD").arg(script.text());
+        }
+        let hashes: Vec<String> = pipeline.query_async(connection).await?;
+        if hashes.len() != Script::ALL.len() {
+            return Err(RedisError::from((
+                ErrorKind::UnexpectedReturnType,
+                "SCRIPT LOAD answered the wrong number of hashes",
+            )));
+        }
+        Ok(self.shared.hashes.get_or_init(|| hashes))
     }
 
     fn now(&self) -> i64 {
@@ -188,13 +235,13 @@ impl RedisStore {
     }
 
     async fn accept_in_redis(&self, entry: NewEntry) -> Result<Accepted, StoreError> {
-        let mut command = self.script(scripts::ACCEPT, Some(&entry.id), self.now());
+        let mut command = self.script(Script::Accept, Some(&entry.id), self.now());
         command
             .arg(&entry.id)
             .arg(&entry.event_type)
             .arg(&entry.body[..]);
         let stored: i64 = match self.shared.wait {
-            None => self.run(command).await?,
+            None => self.eval(command).await?,
             Some(wait) => self.accept_replicated(&command, wait).await?,
         };
         let event_id = entry.id;
@@ -207,17 +254,29 @@ impl RedisStore {
 
     /// Sends the accept and `WAIT` in one pipeline, so both go on the same
     /// connection and `WAIT` counts the replicas that have this write.
-    async fn accept_replicated(&self, accept: &Cmd, wait: WaitReplicas) -> Result<i64, StoreError> {
-        let mut pipeline = redis::pipe();
-        pipeline
-            .add_command(accept.clone())
-            .cmd("WAIT")
-            .arg(wait.replicas)
-            .arg(duration_millis(wait.timeout).max(1));
+    async fn accept_replicated(
+        &self,
+        accept: &ScriptCall,
+        wait: WaitReplicas,
+    ) -> Result<i64, StoreError> {
         let mut connection = self.connection.clone();
         let limit = self.shared.timeout.saturating_add(wait.timeout);
-        let (stored, acknowledged): (i64, i64) =
-            Self::bounded(limit, pipeline.query_async(&mut connection)).await?;
+        let (stored, acknowledged): (i64, i64) = Self::bounded(limit, async {
+            let mut pipeline = redis::pipe();
+            pipeline
+                .add_command(accept.evalsha(self.hash(&mut connection, accept.script).await?))
+                .cmd("WAIT")
+                .arg(wait.replicas)
+                .arg(duration_millis(wait.timeout).max(1));
+            match pipeline.query_async(&mut connection).await {
+                Err(error) if no_script(&error) => {
+                    self.load_scripts(&mut connection).await?;
+                    pipeline.query_async(&mut connection).await
+                }
+                other => other,
+            }
+        })
+        .await?;
         if acknowledged < i64::from(wait.replicas) {
             return Err(StoreError::unavailable(NotReplicated {
                 wanted: wait.replicas,
@@ -239,7 +298,7 @@ impl RedisStore {
         }
         let token = ClaimToken::random()?;
         let now = self.now();
-        let mut command = self.script(scripts::TAKE, None, now);
+        let mut command = self.script(Script::Take, None, now);
         command
             .arg(&self.shared.consumer)
             .arg(now.saturating_add(duration_millis(lease)))
@@ -248,7 +307,7 @@ impl RedisStore {
             .arg(token.to_hex())
             .arg(crate::LEASE_EXPIRED_ON_LAST_ATTEMPT)
             .arg(BATCH);
-        let reply: Vec<Value> = self.run(command).await?;
+        let reply: Vec<Value> = self.eval(command).await?;
         let mut taken = Vec::with_capacity(reply.len());
         for value in reply {
             match redis::from_redis_value::<(String, String, Vec<u8>, i64, i64)>(value) {
@@ -274,8 +333,8 @@ impl RedisStore {
     }
 
     /// Runs a script that answers 1 when the token held the lease.
-    async fn held(&self, command: Cmd) -> Result<bool, StoreError> {
-        match self.run::<i64>(command).await? {
+    async fn held(&self, command: ScriptCall) -> Result<bool, StoreError> {
+        match self.eval::<i64>(command).await? {
             1 => Ok(true),
             0 => Ok(false),
             _ => Err(StoreError::unavailable(UnexpectedReply("lease check"))),
@@ -283,7 +342,7 @@ impl RedisStore {
     }
 
     async fn complete_in_redis(&self, id: &str, token: &ClaimToken) -> Result<(), StoreError> {
-        let mut command = self.script(scripts::COMPLETE, Some(id), self.now());
+        let mut command = self.script(Script::Complete, Some(id), self.now());
         command.arg(id).arg(token.to_hex());
         lost_unless(self.held(command).await?)
     }
@@ -302,7 +361,7 @@ impl RedisStore {
             }
             AfterFailure::Dead => String::new(),
         };
-        let mut command = self.script(scripts::FAIL, Some(id), now);
+        let mut command = self.script(Script::Fail, Some(id), now);
         command.arg(id).arg(token.to_hex()).arg(error).arg(due);
         lost_unless(self.held(command).await?)
     }
@@ -314,7 +373,7 @@ impl RedisStore {
         delay: Duration,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut command = self.script(scripts::RELEASE, Some(id), now);
+        let mut command = self.script(Script::Release, Some(id), now);
         command
             .arg(id)
             .arg(token.to_hex())
@@ -324,8 +383,8 @@ impl RedisStore {
     }
 
     async fn stats_in_redis(&self) -> Result<Stats, StoreError> {
-        let command = self.script(scripts::STATS, None, self.now());
-        let counts: [u64; 4] = self.run(command).await?;
+        let command = self.script(Script::Stats, None, self.now());
+        let counts: [u64; 4] = self.eval(command).await?;
         let mut stats = Stats::default();
         for (state, count) in State::ALL.into_iter().zip(counts) {
             stats.add(state, count);
@@ -346,9 +405,9 @@ impl RedisStore {
         } else {
             i64::try_from(limit).unwrap_or(i64::MAX) - 1
         };
-        let mut command = self.script(scripts::LIST, None, self.now());
+        let mut command = self.script(Script::List, None, self.now());
         command.arg(state.map_or("", State::as_str)).arg(stop);
-        let reply: Vec<SummaryRow> = self.run(command).await?;
+        let reply: Vec<SummaryRow> = self.eval(command).await?;
         reply.into_iter().map(SummaryRow::into_summary).collect()
     }
 
@@ -398,17 +457,17 @@ impl RedisStore {
     }
 
     async fn retry_in_redis(&self, id: &str) -> Result<bool, StoreError> {
-        let mut command = self.script(scripts::RETRY, Some(id), self.now());
+        let mut command = self.script(Script::Retry, Some(id), self.now());
         command.arg(id);
-        Ok(self.run::<i64>(command).await? == 1)
+        Ok(self.eval::<i64>(command).await? == 1)
     }
 
     async fn retry_all_in_redis(&self) -> Result<u64, StoreError> {
         let mut total = 0u64;
         loop {
-            let mut command = self.script(scripts::RETRY_DEAD, None, self.now());
+            let mut command = self.script(Script::RetryDead, None, self.now());
             command.arg(BATCH);
-            let revived: u64 = self.run(command).await?;
+            let revived: u64 = self.eval(command).await?;
             total = total.saturating_add(revived);
             if revived < BATCH as u64 {
                 return Ok(total);
@@ -421,15 +480,45 @@ impl RedisStore {
         loop {
             let now = self.now();
             let cutoff = now.saturating_sub(duration_millis(older_than));
-            let mut command = self.script(scripts::PURGE, None, now);
+            let mut command = self.script(Script::Purge, None, now);
             command.arg(state.as_str()).arg(cutoff).arg(BATCH);
-            let (looked_at, removed): (u64, u64) = self.run(command).await?;
+            let (looked_at, removed): (u64, u64) = self.eval(command).await?;
             total = total.saturating_add(removed);
             if looked_at < BATCH as u64 {
                 return Ok(total);
             }
         }
     }
+}
+
+/// A script call's arguments from the number of keys on, and the script.
+struct ScriptCall {
+    script: Script,
+    args: Cmd,
+}
+
+impl ScriptCall {
+    fn arg(&mut self, arg: impl ToRedisArgs) -> &mut Self {
+        self.args.arg(arg);
+        self
+    }
+
+    /// `EVALSHA <hash>` and the arguments.
+    fn evalsha(&self, hash: &str) -> Cmd {
+        let mut command = redis::cmd("EVALSHA");
+        command.arg(hash);
+        for arg in self.args.args_iter() {
+            if let redis::Arg::Simple(bytes) = arg {
+                command.arg(bytes);
+            }
+        }
+        command
+    }
+}
+
+/// Whether Redis answered that it does not know a script's hash.
+fn no_script(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
 }
 
 fn lost_unless(held: bool) -> Result<(), StoreError> {
@@ -672,6 +761,7 @@ impl RedisOptions {
                 clock: self.clock,
                 timeout: self.timeout,
                 wait: self.wait,
+                hashes: OnceLock::new(),
             }),
         })
     }
@@ -698,8 +788,8 @@ impl RedisStore {
             Ok(_) => Ok(()),
             Err(StoreError::Unavailable(Some(cause)))
                 if cause
-                    .downcast_ref::<redis::RedisError>()
-                    .and_then(redis::RedisError::code)
+                    .downcast_ref::<RedisError>()
+                    .and_then(RedisError::code)
                     == Some("BUSYGROUP") =>
             {
                 Ok(())

@@ -20,10 +20,65 @@
 //! own arguments follow from `ARGV[4]`. Times are computed by the caller
 //! and stored as the strings it sent, never formatted by Lua.
 //!
-//! They are sent whole with `EVAL`, not by hash with `EVALSHA`, as the
-//! project's Redis dedup store does: one self-contained command per
-//! operation, with no second round trip after a server restart emptied its
-//! script cache (the server still compiles each script once and caches it).
+//! They are sent by hash with `EVALSHA`, not whole with `EVAL`: Redis
+//! would otherwise hash the whole text on every call to find its compiled
+//! copy. The store loads every script with `SCRIPT LOAD` on its first
+//! script call (keeping the hashes it answers, the same on every server);
+//! when Redis answers `NOSCRIPT` (restarted, or its cache flushed), the
+//! store loads them all again and sends that call once more, within the
+//! same time limit.
+
+/// One of the scripts: what the store loads and calls by hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Script {
+    Accept,
+    Take,
+    Complete,
+    Fail,
+    Release,
+    Retry,
+    RetryDead,
+    Purge,
+    Stats,
+    List,
+}
+
+impl Script {
+    /// Every script, in the order of its hash in the store's list.
+    pub(super) const ALL: [Self; 10] = [
+        Self::Accept,
+        Self::Take,
+        Self::Complete,
+        Self::Fail,
+        Self::Release,
+        Self::Retry,
+        Self::RetryDead,
+        Self::Purge,
+        Self::Stats,
+        Self::List,
+    ];
+
+    /// Its place in [`Script::ALL`].
+    pub(super) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The Lua text.
+    pub(super) fn text(self) -> &'static str {
+        match self {
+            Self::Accept => ACCEPT,
+            Self::Take => TAKE,
+            Self::Complete => COMPLETE,
+            Self::Fail => FAIL,
+            Self::Release => RELEASE,
+            Self::Retry => RETRY,
+            Self::RetryDead => RETRY_DEAD,
+            Self::Purge => PURGE,
+            Self::Stats => STATS,
+            Self::List => LIST,
+        }
+    }
+}
 
 /// What every script starts with: names for its keys and arguments, and
 /// the steps the scripts share.
@@ -81,17 +136,18 @@ end
 
 /// `ARGV[4]`: the id; `ARGV[5]`: the event type; `ARGV[6]`: the body.
 /// Replies 1 when stored, 0 when the id is known (nothing written).
-pub(super) const ACCEPT: &str = concat!(
+const ACCEPT: &str = concat!(
     prelude!(),
     r"
 local key, id = KEYS[11], ARGV[4]
 if redis.call('EXISTS', key) == 1 then return 0 end
 local seq = redis.call('INCR', SEQ)
+-- As stream(), with the message id written in the same HSET.
+local msg = redis.call('XADD', STREAM, '*', 'id', id)
 redis.call('HSET', key, 'event_type', ARGV[5], 'body', ARGV[6], 'state', 'pending',
   'attempts', 0, 'token', '', 'received_at', NOW, 'updated_at', NOW, 'due_at', NOW,
-  'seq', seq)
+  'seq', seq, 'msg', msg)
 redis.call('ZADD', INDEX.pending, seq, id)
-stream(key, id)
 return 1
 "
 );
@@ -110,7 +166,7 @@ return 1
 ///    longer pending with this message (then the message is dropped).
 ///
 /// Replies `{{id, event type, body, attempt, received at}, ...}`.
-pub(super) const TAKE: &str = concat!(
+const TAKE: &str = concat!(
     prelude!(),
     r"
 local consumer, lease_end, token = ARGV[4], ARGV[5], ARGV[8]
@@ -175,7 +231,7 @@ return taken
 
 /// `ARGV[4]`: the id; `ARGV[5]`: the token. Replies 1 when done, 0 when
 /// the token does not hold the lease (nothing written).
-pub(super) const COMPLETE: &str = concat!(
+const COMPLETE: &str = concat!(
     prelude!(),
     r"
 local key, id = KEYS[11], ARGV[4]
@@ -191,7 +247,7 @@ return 1
 /// `ARGV[4]`: the id; `ARGV[5]`: the token; `ARGV[6]`: the error text;
 /// `ARGV[7]`: when the retry is due, or empty for dead. Replies 1 when
 /// recorded, 0 when the token does not hold the lease (nothing written).
-pub(super) const FAIL: &str = concat!(
+const FAIL: &str = concat!(
     prelude!(),
     r"
 local key, id, due = KEYS[11], ARGV[4], ARGV[7]
@@ -214,7 +270,7 @@ return 1
 /// `ARGV[4]`: the id; `ARGV[5]`: the token; `ARGV[6]`: when it is due
 /// again. Replies 1 when handed back, 0 when the token does not hold the
 /// lease (nothing written).
-pub(super) const RELEASE: &str = concat!(
+const RELEASE: &str = concat!(
     prelude!(),
     r"
 local key, id, due = KEYS[11], ARGV[4], ARGV[6]
@@ -233,7 +289,7 @@ return 1
 
 /// `ARGV[4]`: the id. Replies 1 when the dead entry is pending again, 0
 /// when it is not dead or unknown.
-pub(super) const RETRY: &str = concat!(
+const RETRY: &str = concat!(
     prelude!(),
     r"
 local key, id = KEYS[11], ARGV[4]
@@ -245,7 +301,7 @@ return 1
 
 /// `ARGV[4]`: the most entries per call. Revives the oldest dead entries;
 /// replies how many.
-pub(super) const RETRY_DEAD: &str = concat!(
+const RETRY_DEAD: &str = concat!(
     prelude!(),
     r"
 local ids = redis.call('ZRANGE', INDEX.dead, 0, tonumber(ARGV[4]) - 1)
@@ -264,7 +320,7 @@ return #ids
 /// `ARGV[4]`: `done` or `dead`; `ARGV[5]`: the cutoff (entries finished at
 /// or before it go); `ARGV[6]`: the most entries per call. Replies
 /// `{ids looked at, entries removed}`.
-pub(super) const PURGE: &str = concat!(
+const PURGE: &str = concat!(
     prelude!(),
     r"
 local state = ARGV[4]
@@ -284,7 +340,7 @@ return {#ids, removed}
 );
 
 /// Replies `{pending, in_flight, done, dead}` counts.
-pub(super) const STATS: &str = concat!(
+const STATS: &str = concat!(
     prelude!(),
     r"
 return {redis.call('ZCARD', INDEX.pending), redis.call('ZCARD', INDEX.in_flight),
@@ -296,7 +352,7 @@ return {redis.call('ZCARD', INDEX.pending), redis.call('ZCARD', INDEX.in_flight)
 /// the last entry wanted (-1: all). Replies, in store order,
 /// `{{id, event type, state, attempts, last error or nil, received at,
 /// updated at, due at}, ...}`.
-pub(super) const LIST: &str = concat!(
+const LIST: &str = concat!(
     prelude!(),
     r"
 local state, stop = ARGV[4], tonumber(ARGV[5])
