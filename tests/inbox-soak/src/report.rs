@@ -92,6 +92,31 @@ pub struct Report {
 }
 
 impl Report {
+    /// Counts each event's delivery (acknowledged, 202 or 200, requests,
+    /// failures) and returns the ids acknowledged.
+    pub fn tally(
+        &mut self,
+        outcomes: impl IntoIterator<Item = (String, Result<crate::Delivered, String>)>,
+    ) -> HashSet<String> {
+        let mut acknowledged = HashSet::new();
+        for (id, outcome) in outcomes {
+            match outcome {
+                Ok(crate::Delivered { status, requests }) => {
+                    self.requests += u64::from(requests);
+                    self.acknowledged += 1;
+                    if status == 202 {
+                        self.stored += 1;
+                    } else {
+                        self.already_stored += 1;
+                    }
+                    acknowledged.insert(id);
+                }
+                Err(error) => self.delivery_errors.push(error),
+            }
+        }
+        acknowledged
+    }
+
     /// What went wrong; empty when nothing did.
     #[must_use]
     pub fn problems(&self) -> Vec<String> {

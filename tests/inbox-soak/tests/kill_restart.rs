@@ -103,7 +103,6 @@ fn every_acknowledged_event_is_handled_through_sigkills() {
     let inbox = cli.stats();
 
     let sent: HashSet<String> = (0..settings.events).map(event_id).collect();
-    let mut acknowledged = HashSet::new();
     let mut report = Report {
         sent: settings.events,
         kills,
@@ -114,21 +113,7 @@ fn every_acknowledged_event_is_handled_through_sigkills() {
         elapsed,
         ..Report::default()
     };
-    for (id, outcome) in outcomes {
-        match outcome {
-            Ok(Delivered { status, requests }) => {
-                report.requests += u64::from(requests);
-                report.acknowledged += 1;
-                if status == 202 {
-                    report.stored += 1;
-                } else {
-                    report.already_stored += 1;
-                }
-                acknowledged.insert(id);
-            }
-            Err(error) => report.delivery_errors.push(error),
-        }
-    }
+    let acknowledged = report.tally(outcomes);
     report.handled = Handled::count(&sent, &acknowledged, &read_lines(&handled_log));
     eprintln!("{report}");
     let problems = report.problems();

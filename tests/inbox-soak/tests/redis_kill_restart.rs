@@ -120,7 +120,6 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
     let stats = inbox.stats().unwrap_or_else(|error| panic!("{error}"));
 
     let sent: HashSet<String> = (0..settings.events).map(event_id).collect();
-    let mut acknowledged = HashSet::new();
     let mut report = Report {
         sent: settings.events,
         kills: kills.iter().sum(),
@@ -131,21 +130,7 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
         elapsed,
         ..Report::default()
     };
-    for (id, outcome) in outcomes {
-        match outcome {
-            Ok(Delivered { status, requests }) => {
-                report.requests += u64::from(requests);
-                report.acknowledged += 1;
-                if status == 202 {
-                    report.stored += 1;
-                } else {
-                    report.already_stored += 1;
-                }
-                acknowledged.insert(id);
-            }
-            Err(error) => report.delivery_errors.push(error),
-        }
-    }
+    let acknowledged = report.tally(outcomes);
     report.handled = Handled::count(&sent, &acknowledged, &read_lines(&handled_log));
     eprintln!(
         "Redis: 2 receivers + 2 workers, kills per process (receiver 1, receiver 2, \

@@ -138,7 +138,6 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
         .collect();
 
     let sent: HashSet<String> = (0..EVENTS).map(event_id).collect();
-    let mut acknowledged = HashSet::new();
     let mut report = Report {
         sent: EVENTS,
         kills: 1,
@@ -149,21 +148,7 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
         elapsed,
         ..Report::default()
     };
-    for (id, outcome) in outcomes {
-        match outcome {
-            Ok(Delivered { status, requests }) => {
-                report.requests += u64::from(requests);
-                report.acknowledged += 1;
-                if status == 202 {
-                    report.stored += 1;
-                } else {
-                    report.already_stored += 1;
-                }
-                acknowledged.insert(id);
-            }
-            Err(error) => report.delivery_errors.push(error),
-        }
-    }
+    let acknowledged = report.tally(outcomes);
     report.handled = Handled::count(&sent, &acknowledged, &read_lines(&handled_log));
     eprintln!(
         "Redis outage: SIGKILLed {KILL_AFTER:?} into the sending, down {:.1?}",
