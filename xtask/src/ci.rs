@@ -33,6 +33,9 @@ pub(crate) fn run(mut args: Arguments) -> Result {
     let total = steps.len() + 1;
     for (number, (name, cmd)) in steps.iter().enumerate() {
         eprintln!("\n==> [{}/{total}] {name}", number + 1);
+        if *name == "package" {
+            forget_unpacked(&publishable(&root)?)?;
+        }
         cmd.run().context(format!("ci step `{name}` failed"))?;
     }
     eprintln!("\n==> [{total}/{total}] no_std");
@@ -52,6 +55,50 @@ fn publishable(root: &Path) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// `cargo package` verifies each crate against the others of the same run
+/// through a local registry, unpacked into the cargo home's `registry/src`
+/// under a folder named by the crate and its version only. A copy left by
+/// an earlier run is reused even when the crate changed since, and the
+/// verification then builds stale sources; removing our crates' copies
+/// makes cargo unpack the current ones (it unpacks whatever is missing
+/// there again).
+fn forget_unpacked(publishable: &[String]) -> Result {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".cargo")));
+    let Some(sources) = home.map(|home| home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        let Ok(unpacked) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for folder in unpacked.flatten() {
+            let file_name = folder.file_name();
+            let folder_name = file_name.to_string_lossy();
+            if is_unpacked_copy(&folder_name, publishable) {
+                let path = folder.path();
+                std::fs::remove_dir_all(&path)
+                    .context(format!("cannot remove {}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `folder` is `NAME-VERSION` for one of `names`.
+fn is_unpacked_copy(folder: &str, names: &[String]) -> bool {
+    names.iter().any(|name| {
+        folder
+            .strip_prefix(name.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+    })
 }
 
 /// The cargo steps, before the no_std build. Without packages they cover
@@ -167,6 +214,23 @@ mod tests {
                 "cargo package -p protocol-webhooks --allow-dirty",
             ]
         );
+    }
+
+    #[test]
+    fn only_our_crates_unpacked_copies_are_forgotten() {
+        let names = [
+            "protocol-webhooks".to_owned(),
+            "protocol-webhooks-cli".to_owned(),
+        ];
+        assert!(is_unpacked_copy("protocol-webhooks-0.1.0", &names));
+        assert!(is_unpacked_copy("protocol-webhooks-cli-0.2.0-rc.1", &names));
+        for other in [
+            "protocol-webhooks-axum-0.1.0",
+            "protocol-webhooks",
+            "serde-1.0.219",
+        ] {
+            assert!(!is_unpacked_copy(other, &names), "{other}");
+        }
     }
 
     #[test]
