@@ -21,10 +21,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
+use protocol_webhooks::dedup::store_suite::join_all;
 use protocol_webhooks::dedup::{ClaimToken, StoreError};
 
 use crate::{
@@ -641,7 +640,7 @@ async fn concurrent_accepts_store_once<S: InboxStore + ?Sized>(store: &S) {
     let accepts = (0..RACERS)
         .map(|_| store.accept(new_entry(&id, "{}")))
         .collect();
-    let outcomes = JoinAll::new(accepts).await;
+    let outcomes = join_all(accepts).await;
     let mut stored_count = 0;
     for outcome in &outcomes {
         match outcome {
@@ -655,7 +654,7 @@ async fn concurrent_accepts_store_once<S: InboxStore + ?Sized>(store: &S) {
         "store suite: {RACERS} racing accepts of one id store it once"
     );
     let takes = (0..4).map(|_| store.take(LONG, 10, MANY)).collect();
-    let taken: Vec<Taken> = JoinAll::new(takes)
+    let taken: Vec<Taken> = join_all(takes)
         .await
         .into_iter()
         .flat_map(|result| {
@@ -669,49 +668,3 @@ async fn concurrent_accepts_store_once<S: InboxStore + ?Sized>(store: &S) {
     );
     complete(store, &taken[0], "race").await;
 }
-
-/// Polls every future in turn until all are ready, so that a store sees the
-/// requests in flight together. Written here to keep the suite free of
-/// runtime and utility dependencies.
-struct JoinAll<F: Future> {
-    pending: Vec<Option<Pin<Box<F>>>>,
-    outputs: Vec<Option<F::Output>>,
-}
-
-impl<F: Future> JoinAll<F> {
-    fn new(futures: Vec<F>) -> Self {
-        let outputs = futures.iter().map(|_| None).collect();
-        Self {
-            pending: futures.into_iter().map(|f| Some(Box::pin(f))).collect(),
-            outputs,
-        }
-    }
-}
-
-impl<F: Future> Future for JoinAll<F> {
-    type Output = Vec<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut all_ready = true;
-        for (slot, output) in this.pending.iter_mut().zip(this.outputs.iter_mut()) {
-            if let Some(future) = slot {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => {
-                        *output = Some(value);
-                        *slot = None;
-                    }
-                    Poll::Pending => all_ready = false,
-                }
-            }
-        }
-        if all_ready {
-            Poll::Ready(this.outputs.iter_mut().filter_map(Option::take).collect())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-// `JoinAll` only moves boxed futures and plain outputs, never pinned data.
-impl<F: Future> Unpin for JoinAll<F> {}

@@ -320,7 +320,7 @@ where
 async fn concurrent_claims_have_one_winner<S: EventStore + ?Sized>(store: &S) {
     let id = fresh_id("race");
     let claims = (0..RACERS).map(|_| store.claim(&id, LONG)).collect();
-    let outcomes = JoinAll::new(claims).await;
+    let outcomes = join_all(claims).await;
     let mut winners = 0;
     for outcome in &outcomes {
         match outcome {
@@ -335,9 +335,16 @@ async fn concurrent_claims_have_one_winner<S: EventStore + ?Sized>(store: &S) {
     );
 }
 
-/// Polls every future in turn until all are ready, so that a networked
-/// store sees the requests in flight together. Written here to keep the
-/// suite free of runtime and utility dependencies.
+/// Runs `futures` together on the current task and returns their outputs
+/// in order, so that a networked store sees the requests in flight at the
+/// same time. Written here to keep store suites (this one and those of
+/// other stores, such as an inbox's) free of runtime and utility
+/// dependencies.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    JoinAll::new(futures).await
+}
+
+/// Polls every future in turn until all are ready.
 struct JoinAll<F: Future> {
     pending: Vec<Option<Pin<Box<F>>>>,
     outputs: Vec<Option<F::Output>>,
