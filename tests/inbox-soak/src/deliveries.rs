@@ -1,6 +1,8 @@
 //! Signed events, delivered as Protocol delivers them: again and again until
 //! the receiver answers 2xx.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks::Key;
@@ -173,4 +175,69 @@ impl Deliveries {
             tokio::time::sleep(REDELIVERY_DELAY).await;
         }
     }
+}
+
+/// What every delivery of a run ended in, by event id.
+pub type Outcomes = Vec<(String, Result<Delivered, String>)>;
+
+/// Every answer a run got, by event id, redeliveries included.
+pub type Answers = Arc<Mutex<Vec<(String, Answer)>>>;
+
+/// Delivers events `0..events` from `clients` concurrent clients, event
+/// `i` to `receivers[i % receivers.len()]`, each again until a 2xx or
+/// `deadline`, a client pausing `pace` after each event; every answer is
+/// also recorded in `answers` when given.
+///
+/// # Panics
+/// When `receivers` is empty, or a client task panics.
+#[must_use]
+pub fn deliver_all(
+    receivers: &[Deliveries],
+    events: usize,
+    clients: usize,
+    pace: Duration,
+    deadline: Instant,
+    answers: Option<&Answers>,
+) -> Outcomes {
+    assert!(!receivers.is_empty(), "deliveries need a receiver");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let next = Arc::new(AtomicUsize::new(0));
+    let outcomes = Arc::new(Mutex::new(Vec::with_capacity(events)));
+    runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (next, outcomes) = (Arc::clone(&next), Arc::clone(&outcomes));
+            let (receivers, answers) = (receivers.to_vec(), answers.cloned());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    if index >= events {
+                        return;
+                    }
+                    let id = event_id(index);
+                    let receiver = &receivers[index % receivers.len()];
+                    let outcome = receiver
+                        .deliver_observed(&signed_event(&id, index), deadline, |answer| {
+                            if let Some(answers) = &answers {
+                                answers.lock().expect("answers").push((id.clone(), answer));
+                            }
+                        })
+                        .await;
+                    outcomes.lock().expect("outcomes").push((id, outcome));
+                    if !pace.is_zero() {
+                        tokio::time::sleep(pace).await;
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("a client task");
+        }
+    });
+    let mut outcomes = outcomes.lock().expect("outcomes");
+    std::mem::take(&mut *outcomes)
 }

@@ -38,7 +38,9 @@ mod settings;
 
 pub use binaries::{Binaries, binaries};
 pub use cli::{Cli, json};
-pub use deliveries::{Answer, Delivered, Deliveries, Delivery, event_id, signed_event};
+pub use deliveries::{
+    Answer, Answers, Delivered, Deliveries, Delivery, Outcomes, deliver_all, event_id, signed_event,
+};
 pub use example::{Example, read_lines};
 pub use redis::{RedisInbox, RedisServer};
 pub use report::{Handled, Report};

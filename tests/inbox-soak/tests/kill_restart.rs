@@ -16,13 +16,13 @@
 //! `cargo xtask soak --inbox` runs 10,000 in release.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
-    Cli, Delivered, Deliveries, Example, Handled, Report, Settings, binaries, event_id, read_lines,
-    signed_event,
+    Cli, Deliveries, Example, Handled, Report, Settings, binaries, deliver_all, event_id,
+    read_lines,
 };
 
 /// Handlers the example's worker runs at once.
@@ -85,7 +85,14 @@ fn every_acknowledged_event_is_handled_through_sigkills() {
         }
     });
 
-    let outcomes = deliver_all(&settings, &url, deadline);
+    let outcomes = deliver_all(
+        &[Deliveries::new(&url)],
+        settings.events,
+        settings.clients,
+        Duration::ZERO,
+        deadline,
+        None,
+    );
     delivered.store(true, Ordering::SeqCst);
     let (mut example, kills) = killer.join().expect("the killer thread");
 
@@ -123,49 +130,6 @@ fn every_acknowledged_event_is_handled_through_sigkills() {
         problems.join("\n"),
         example.tail()
     );
-}
-
-/// Delivers every event from `settings.clients` concurrent clients; each
-/// event's id and outcome.
-fn deliver_all(
-    settings: &Settings,
-    url: &str,
-    deadline: Instant,
-) -> Vec<(String, Result<Delivered, String>)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let next = Arc::new(AtomicUsize::new(0));
-    let outcomes = Arc::new(Mutex::new(Vec::with_capacity(settings.events)));
-    let deliveries = Deliveries::new(url);
-    runtime.block_on(async {
-        let mut clients = Vec::new();
-        for _ in 0..settings.clients {
-            let (next, outcomes, deliveries) =
-                (Arc::clone(&next), Arc::clone(&outcomes), deliveries.clone());
-            let events = settings.events;
-            clients.push(tokio::spawn(async move {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    if index >= events {
-                        return;
-                    }
-                    let id = event_id(index);
-                    let outcome = deliveries
-                        .deliver(&signed_event(&id, index), deadline)
-                        .await;
-                    outcomes.lock().expect("outcomes").push((id, outcome));
-                }
-            }));
-        }
-        for client in clients {
-            client.await.expect("a client task");
-        }
-    });
-    let mut outcomes = outcomes.lock().expect("outcomes");
-    std::mem::take(&mut *outcomes)
 }
 
 /// Entries pending or in flight, from `inbox stats --json`.

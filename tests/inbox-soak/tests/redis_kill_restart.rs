@@ -21,13 +21,13 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
-    Delivered, Deliveries, Example, Handled, REDIS_CI_EVENTS, RedisInbox, RedisServer, Report,
-    Settings, binaries, event_id, read_lines, signed_event,
+    Deliveries, Example, Handled, REDIS_CI_EVENTS, RedisInbox, RedisServer, Report, Settings,
+    binaries, deliver_all, event_id, read_lines,
 };
 
 /// Handlers each worker process runs at once.
@@ -103,7 +103,14 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
         }
     });
 
-    let outcomes = deliver_all(&settings, &urls, deadline);
+    let outcomes = deliver_all(
+        &[Deliveries::new(&urls[0]), Deliveries::new(&urls[1])],
+        settings.events,
+        settings.clients,
+        Duration::ZERO,
+        deadline,
+        None,
+    );
     delivered.store(true, Ordering::SeqCst);
     let (mut processes, kills, inbox) = killer.join().expect("the killer thread");
 
@@ -157,49 +164,6 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
         tails.join("\n--\n"),
         redis.tail()
     );
-}
-
-/// Delivers every event from `settings.clients` concurrent clients, the
-/// `i`th event to `urls[i % 2]`; each event's id and outcome.
-fn deliver_all(
-    settings: &Settings,
-    urls: &[String; 2],
-    deadline: Instant,
-) -> Vec<(String, Result<Delivered, String>)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let next = Arc::new(AtomicUsize::new(0));
-    let outcomes = Arc::new(Mutex::new(Vec::with_capacity(settings.events)));
-    let receivers = [Deliveries::new(&urls[0]), Deliveries::new(&urls[1])];
-    runtime.block_on(async {
-        let mut clients = Vec::new();
-        for _ in 0..settings.clients {
-            let (next, outcomes, receivers) =
-                (Arc::clone(&next), Arc::clone(&outcomes), receivers.clone());
-            let events = settings.events;
-            clients.push(tokio::spawn(async move {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    if index >= events {
-                        return;
-                    }
-                    let id = event_id(index);
-                    let outcome = receivers[index % 2]
-                        .deliver(&signed_event(&id, index), deadline)
-                        .await;
-                    outcomes.lock().expect("outcomes").push((id, outcome));
-                }
-            }));
-        }
-        for client in clients {
-            client.await.expect("a client task");
-        }
-    });
-    let mut outcomes = outcomes.lock().expect("outcomes");
-    std::mem::take(&mut *outcomes)
 }
 
 fn path(path: &Path) -> &str {

@@ -18,13 +18,12 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
-    Answer, Delivered, Deliveries, Example, Handled, RedisInbox, RedisServer, Report, binaries,
-    event_id, read_lines, signed_event,
+    Answer, Deliveries, Example, Handled, RedisInbox, RedisServer, Report, binaries, deliver_all,
+    event_id, read_lines,
 };
 
 /// Events sent.
@@ -98,7 +97,14 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
         (redis, down, up)
     });
     let answers = Arc::new(Mutex::new(Vec::new()));
-    let outcomes = deliver_all(&receiver.url(), &answers, deadline);
+    let outcomes = deliver_all(
+        &[Deliveries::new(&receiver.url())],
+        EVENTS,
+        CLIENTS,
+        PACE,
+        deadline,
+        Some(&answers),
+    );
     let (redis, down, up) = outage.join().expect("the outage thread");
 
     while inbox.busy() > 0 && Instant::now() < deadline {
@@ -189,56 +195,6 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
         worker.tail(),
         redis.tail()
     );
-}
-
-/// Delivers every event from [`CLIENTS`] concurrent clients, each waiting
-/// [`PACE`] between two events; each event's id and outcome. Every
-/// request's answer goes to `answers`.
-fn deliver_all(
-    url: &str,
-    answers: &Arc<Mutex<Vec<(String, Answer)>>>,
-    deadline: Instant,
-) -> Vec<(String, Result<Delivered, String>)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let next = Arc::new(AtomicUsize::new(0));
-    let outcomes = Arc::new(Mutex::new(Vec::with_capacity(EVENTS)));
-    let deliveries = Deliveries::new(url);
-    runtime.block_on(async {
-        let mut clients = Vec::new();
-        for _ in 0..CLIENTS {
-            let (next, outcomes, answers, deliveries) = (
-                Arc::clone(&next),
-                Arc::clone(&outcomes),
-                Arc::clone(answers),
-                deliveries.clone(),
-            );
-            clients.push(tokio::spawn(async move {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    if index >= EVENTS {
-                        return;
-                    }
-                    let id = event_id(index);
-                    let outcome = deliveries
-                        .deliver_observed(&signed_event(&id, index), deadline, |answer| {
-                            answers.lock().expect("answers").push((id.clone(), answer));
-                        })
-                        .await;
-                    outcomes.lock().expect("outcomes").push((id, outcome));
-                    tokio::time::sleep(PACE).await;
-                }
-            }));
-        }
-        for client in clients {
-            client.await.expect("a client task");
-        }
-    });
-    let mut outcomes = outcomes.lock().expect("outcomes");
-    std::mem::take(&mut *outcomes)
 }
 
 fn path(path: &Path) -> &str {
