@@ -36,7 +36,7 @@ impl Example {
     ///
     /// # Panics
     /// When no free port can be found.
-    pub fn new(binary: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+    pub fn new<K: AsRef<str>, V: AsRef<str>>(binary: &Path, log: &Path, env: &[(K, V)]) -> Self {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -46,7 +46,10 @@ impl Example {
             ("PORT".to_owned(), port.to_string()),
             ("RUST_LOG".to_owned(), "info".to_owned()),
         ];
-        all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        all.extend(
+            env.iter()
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned())),
+        );
         Self {
             binary: binary.to_path_buf(),
             env: all,
@@ -64,7 +67,7 @@ impl Example {
     ///
     /// # Panics
     /// When no free port can be found.
-    pub fn worker(binary: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+    pub fn worker<K: AsRef<str>, V: AsRef<str>>(binary: &Path, log: &Path, env: &[(K, V)]) -> Self {
         let mut example = Self::new(binary, log, env);
         example.listens = false;
         example

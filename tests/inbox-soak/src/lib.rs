@@ -42,7 +42,7 @@ pub use deliveries::{
     Answer, Answers, Delivered, Deliveries, Delivery, Outcomes, deliver_all, event_id, signed_event,
 };
 pub use example::{Example, read_lines};
-pub use redis::{RedisInbox, RedisServer};
+pub use redis::{RedisInbox, RedisServer, redis_example_env};
 pub use report::{Handled, Report};
 pub use settings::{CI_EVENTS, REDIS_CI_EVENTS, Settings};
 

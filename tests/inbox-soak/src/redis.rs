@@ -147,6 +147,41 @@ fn ping(port: u16) -> bool {
         && &reply == b"+PONG\r\n"
 }
 
+/// The example's settings for the Redis tests: `role` (`receiver` or
+/// `worker`) on the inbox at `url` under `prefix`, a fifth of the attempts
+/// failing, each success appended to `handled_log`, and a 3 s lease after
+/// which a killed worker's events are taken by another worker (or by
+/// itself, restarted).
+///
+/// # Panics
+/// When `handled_log` is not UTF-8.
+#[must_use]
+pub fn redis_example_env(
+    role: &'static str,
+    url: &str,
+    prefix: &str,
+    handled_log: &Path,
+    concurrency: usize,
+) -> Vec<(&'static str, String)> {
+    let handled_log = handled_log.to_str().expect("a UTF-8 temporary path");
+    [
+        ("ROLE", role),
+        ("INBOX_URL", url),
+        ("INBOX_REDIS_PREFIX", prefix),
+        ("INBOX_HANDLED_LOG", handled_log),
+        ("INBOX_FAIL_RATE", "0.2"),
+        ("INBOX_ATTEMPTS", "50"),
+        ("INBOX_BACKOFF_MS", "20"),
+        ("INBOX_BACKOFF_MAX_MS", "500"),
+        ("INBOX_LEASE_MS", "3000"),
+        ("INBOX_POLL_MS", "100"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name, value.to_owned()))
+    .chain([("INBOX_CONCURRENCY", concurrency.to_string())])
+    .collect()
+}
+
 /// The inbox in a Redis server under one key prefix, read by the test as
 /// an operator reads it.
 #[derive(Debug)]

@@ -20,14 +20,13 @@
 //! `INBOX_SOAK_EVENTS` sets the number of events (default 1,500).
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
     Deliveries, Example, Handled, REDIS_CI_EVENTS, RedisInbox, RedisServer, Report, Settings,
-    binaries, deliver_all, event_id, read_lines,
+    binaries, deliver_all, event_id, read_lines, redis_example_env,
 };
 
 /// Handlers each worker process runs at once.
@@ -45,24 +44,7 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
     let prefix = format!("inbox-soak-{}", std::process::id());
     let inbox = RedisInbox::new(&url, &prefix);
     let handled_log = dir.path().join("handled.log");
-    let concurrency = CONCURRENCY.to_string();
-    let env = |role: &'static str| {
-        vec![
-            ("ROLE", role),
-            ("INBOX_URL", url.as_str()),
-            ("INBOX_REDIS_PREFIX", prefix.as_str()),
-            ("INBOX_HANDLED_LOG", path(&handled_log)),
-            ("INBOX_FAIL_RATE", "0.2"),
-            ("INBOX_ATTEMPTS", "50"),
-            ("INBOX_BACKOFF_MS", "20"),
-            ("INBOX_BACKOFF_MAX_MS", "500"),
-            // A killed worker's events are taken by the other worker (or
-            // itself, restarted) after the lease.
-            ("INBOX_LEASE_MS", "3000"),
-            ("INBOX_POLL_MS", "100"),
-            ("INBOX_CONCURRENCY", concurrency.as_str()),
-        ]
-    };
+    let env = |role| redis_example_env(role, &url, &prefix, &handled_log, CONCURRENCY);
     let log = |name: &str| dir.path().join(format!("{name}.log"));
     let mut processes = vec![
         Example::new(&binaries.example, &log("receiver-1"), &env("receiver")),
@@ -164,8 +146,4 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
         tails.join("\n--\n"),
         redis.tail()
     );
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 temporary path")
 }

@@ -17,13 +17,12 @@
 //! one duplicate per concurrent handler is counted.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
     Answer, Deliveries, Example, Handled, RedisInbox, RedisServer, Report, binaries, deliver_all,
-    event_id, read_lines,
+    event_id, read_lines, redis_example_env,
 };
 
 /// Events sent.
@@ -53,22 +52,7 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
     let prefix = format!("inbox-outage-{}", std::process::id());
     let inbox = RedisInbox::new(&url, &prefix);
     let handled_log = dir.path().join("handled.log");
-    let concurrency = CONCURRENCY.to_string();
-    let env = |role: &'static str| {
-        vec![
-            ("ROLE", role),
-            ("INBOX_URL", url.as_str()),
-            ("INBOX_REDIS_PREFIX", prefix.as_str()),
-            ("INBOX_HANDLED_LOG", path(&handled_log)),
-            ("INBOX_FAIL_RATE", "0.2"),
-            ("INBOX_ATTEMPTS", "50"),
-            ("INBOX_BACKOFF_MS", "20"),
-            ("INBOX_BACKOFF_MAX_MS", "500"),
-            ("INBOX_LEASE_MS", "3000"),
-            ("INBOX_POLL_MS", "100"),
-            ("INBOX_CONCURRENCY", concurrency.as_str()),
-        ]
-    };
+    let env = |role| redis_example_env(role, &url, &prefix, &handled_log, CONCURRENCY);
     let mut receiver = Example::new(
         &binaries.example,
         &dir.path().join("receiver.log"),
@@ -195,8 +179,4 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
         worker.tail(),
         redis.tail()
     );
-}
-
-fn path(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 temporary path")
 }
