@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use protocol_webhooks::events::Event;
 
+use crate::Lease;
+
 /// One attempt at handling a stored event: the event, parsed again by the
 /// core from the exact stored body, and where the attempt stands.
 #[derive(Debug, Clone)]
@@ -17,9 +19,27 @@ pub struct Delivery {
     pub attempt: u32,
     /// When the inbox stored the event.
     pub received_at: SystemTime,
+    lease: Lease,
 }
 
 impl Delivery {
+    pub(crate) fn new(event: Event, attempt: u32, received_at: SystemTime, lease: Lease) -> Self {
+        Self {
+            event,
+            attempt,
+            received_at,
+            lease,
+        }
+    }
+
+    /// This attempt's lease on the entry: what
+    /// `SqliteStore::complete_in` needs to mark the entry done inside the
+    /// handler's own transaction. Clones of the delivery share it.
+    #[must_use]
+    pub fn lease(&self) -> &Lease {
+        &self.lease
+    }
+
     /// Takes the event.
     #[must_use]
     pub fn into_event(self) -> Event {

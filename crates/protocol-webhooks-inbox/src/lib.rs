@@ -9,6 +9,7 @@ mod clock;
 mod delivery;
 mod entry;
 mod inbox;
+mod lease;
 mod store;
 #[cfg(feature = "store-suite")]
 pub mod store_suite;
@@ -21,11 +22,16 @@ pub use entry::{
     Accepted, AfterFailure, Entry, EntrySummary, NewEntry, State, Stats, Taken, UnknownState,
 };
 pub use inbox::{AcceptError, Inbox};
+pub use lease::Lease;
 pub use protocol_webhooks;
 pub use protocol_webhooks::dedup::{StoreError, StoreFuture};
 /// The `redis` crate this store is built on, for connections of your own.
 #[cfg(feature = "redis")]
 pub use redis;
+/// The `rusqlite` crate this store is built on, for transactions of your
+/// own in the inbox's file: see [`SqliteStore::complete_in`].
+#[cfg(feature = "sqlite")]
+pub use rusqlite;
 #[cfg(feature = "sqlite")]
 pub use store::{DEFAULT_BUSY_TIMEOUT, MAX_GROUP, SqliteOptions, SqliteStore};
 #[cfg(feature = "redis")]

@@ -9,7 +9,7 @@ use protocol_webhooks::dedup::{ClaimGuard, ClaimToken, Deduplicator, StoreError,
 use protocol_webhooks::events::Event;
 use tokio::task::{Id, JoinHandle, JoinSet};
 
-use crate::{AfterFailure, Backoff, Delivery, Inbox, InboxStore, Taken};
+use crate::{AfterFailure, Backoff, Delivery, Inbox, InboxStore, Lease, Taken};
 
 /// How many handlers run at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -50,9 +50,17 @@ const MAX_ERROR_LEN: usize = 4096;
 ///   stopped and their entries handed back (pending at once, the attempt
 ///   not counted).
 /// - **Effects.** At least once: a handler may run again for an event it
-///   already handled, when the worker dies after the handler returned and
+///   already handled, when the worker dies after the handler's effect and
 ///   before the store marked the entry done, or when a handler outlives
-///   its lease. [`dedup`](Self::dedup) narrows that; see there.
+///   its lease. [`dedup`](Self::dedup) narrows that window; it cannot
+///   close it for effects outside the store.
+/// - **Exactly-once effects.** Effects written in the inbox's own SQLite
+///   file, in the transaction that marks the entry done
+///   (`SqliteStore::complete_in`, feature `sqlite`), are exactly once:
+///   the commit holds both or neither, and only the attempt holding the
+///   lease can commit. The worker then leaves the entry to that
+///   transaction. A handler that returns `Ok` after its transaction rolled
+///   back leaves the entry in flight; it is taken again after its lease.
 #[must_use = "a worker does nothing until it is run"]
 pub struct Worker<H> {
     inbox: Inbox,
@@ -128,9 +136,10 @@ impl<H> Worker<H> {
     /// What remains, honestly: a crash (or a lost claim) after the handler's
     /// effects and before the claim's commit runs the handler again, and
     /// so does a handler that outlives its lease. Only a handler that
-    /// writes its effects and the claim in one transaction of its own store
-    /// is exactly-once; everything else is at-least-once with a window of
-    /// one commit.
+    /// writes its effects and its done in one transaction is exactly-once
+    /// (on SQLite: `SqliteStore::complete_in`, which works with or without
+    /// `dedup`); everything else is at-least-once with a window of one
+    /// commit.
     pub fn dedup(mut self, dedup: Deduplicator) -> Self {
         self.dedup = Some(dedup);
         self
@@ -338,11 +347,8 @@ where
             return;
         }
     };
-    let delivery = Delivery {
-        event,
-        attempt,
-        received_at: taken.received_at,
-    };
+    let lease = Lease::new(taken.id.clone(), token.clone());
+    let delivery = Delivery::new(event, attempt, taken.received_at, lease.clone());
     let handler_task = AbortOnDrop(tokio::spawn({
         let shared = Arc::clone(&shared);
         async move { (shared.handler)(delivery).await.map_err(|e| e.to_string()) }
@@ -361,7 +367,15 @@ where
                 tracing::warn!(event_id = %id, error = &error as &dyn std::error::Error,
                     "inbox: the handler succeeded but its claim could not be committed");
             }
-            settle(store, id, token, Ok(()), AfterFailure::Dead).await;
+            if lease.is_completed() {
+                // The done is the handler's transaction's: committed with
+                // its effects, or rolled back with them, and then the entry
+                // is taken again after its lease. Completing here would
+                // mark it done without the effects.
+                tracing::debug!(event_id = %id, "inbox: completed in the handler's transaction");
+            } else {
+                settle(store, id, token, Ok(()), AfterFailure::Dead).await;
+            }
         }
         Err(error) => {
             if let Some(guard) = claim {

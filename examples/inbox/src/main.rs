@@ -1,7 +1,10 @@
 //! The inbox example: `POST /webhooks` verifies each Protocol webhook and
 //! stores it in a durable inbox before answering (202 stored, 200 already
 //! stored, 503 when the store cannot keep it); a worker in the same process
-//! hands each stored event to a handler that logs it, with retries.
+//! hands each stored event to a handler that logs it, with retries. On
+//! SQLite, the handler records each success as a row of the table
+//! `handled` in the inbox's file, in the transaction that marks the event
+//! done: exactly once, whatever kills the process.
 //!
 //! ```sh
 //! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-inbox
@@ -31,7 +34,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use example_shared::{EVENT_PATH, JSON, NOT_FOUND, Settings};
 use protocol_webhooks_axum::{InboxWebhook, WebhookConfig, WebhookRejection};
-use protocol_webhooks_inbox::{Delivery, Inbox, Stopped, StoreError};
+use protocol_webhooks_inbox::{Delivery, Inbox, SqliteStore, Stopped, StoreError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -95,10 +98,10 @@ async fn main() -> ExitCode {
 /// then stops the server before the worker: events accepted during the
 /// server's graceful shutdown are stored, and handled by the next run.
 async fn run(options: Options, settings: Option<Settings>) -> Result<(), Box<dyn Error>> {
-    let inbox = open(&options.store).await?;
+    let (inbox, sqlite) = open(&options.store).await?;
     let (stop_worker, worker_stops) = oneshot::channel::<()>();
     let worker = if options.role.works() {
-        let handler = Arc::new(Handler::new(&options.handler)?);
+        let handler = Arc::new(Handler::new(&options.handler, sqlite)?);
         let stop = async {
             let _ = worker_stops.await;
         };
@@ -121,12 +124,14 @@ async fn run(options: Options, settings: Option<Settings>) -> Result<(), Box<dyn
     Ok(served?)
 }
 
-async fn open(target: &StoreTarget) -> Result<Inbox, StoreError> {
+/// Opens the inbox; on SQLite, also gives the store, whose file holds the
+/// handler's effects too.
+async fn open(target: &StoreTarget) -> Result<(Inbox, Option<SqliteStore>), StoreError> {
     match target {
         StoreTarget::Sqlite(path) => {
-            let inbox = Inbox::open_sqlite(path)?;
+            let store = SqliteStore::open(path)?;
             tracing::info!(path = %path.display(), "inbox opened (SQLite)");
-            Ok(inbox)
+            Ok((Inbox::new(store.clone()), Some(store)))
         }
         #[cfg(feature = "redis")]
         StoreTarget::Redis { url, prefix } => {
@@ -142,7 +147,7 @@ async fn open(target: &StoreTarget) -> Result<Inbox, StoreError> {
                 consumer = store.consumer(),
                 "inbox opened (Redis)"
             );
-            Ok(Inbox::new(store))
+            Ok((Inbox::new(store), None))
         }
         #[cfg(not(feature = "redis"))]
         StoreTarget::Redis { .. } => unreachable!("refused when the options are read"),

@@ -4,26 +4,28 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
-/// The handler's success log, against the events acknowledged.
+/// The handler's record of successes (the `handled` rows on SQLite, the
+/// success log on Redis), against the events acknowledged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Handled {
     /// Acknowledged events handled exactly once.
     pub once: usize,
-    /// Acknowledged events handled more than once: the at-least-once
-    /// window, a SIGKILL after the handler's effect and before the inbox
-    /// marked the event done.
+    /// Acknowledged events handled more than once: on Redis, the
+    /// at-least-once window, a SIGKILL after the handler's effect and
+    /// before the inbox marked the event done. On SQLite, where the effect
+    /// commits with the done, a failure.
     pub more_than_once: usize,
     /// Handlings beyond the first, over all events.
     pub extra_runs: usize,
     /// Acknowledged events never handled: what an inbox must never do.
     pub lost: Vec<String>,
-    /// Lines of the log that are no event sent: a torn or foreign line.
+    /// Records that are no event sent: a torn or foreign line.
     pub unknown: Vec<String>,
 }
 
 impl Handled {
-    /// Counts the success log's `lines` (one event id each) against the
-    /// ids that were sent and those that were acknowledged.
+    /// Counts the record's `lines` (one event id each, one per handling)
+    /// against the ids that were sent and those that were acknowledged.
     #[must_use]
     pub fn count(sent: &HashSet<String>, acknowledged: &HashSet<String>, lines: &[String]) -> Self {
         let mut runs: BTreeMap<&str, usize> = BTreeMap::new();
@@ -80,7 +82,11 @@ pub struct Report {
     /// Handlers the worker runs at once: the most a single kill can catch
     /// between a handler's effect and the inbox's done.
     pub concurrency: usize,
-    /// The success log against the acknowledged events.
+    /// Whether the effect commits in the inbox's transaction (SQLite):
+    /// then no kill can repeat it, and any event handled twice is a
+    /// failure, not a bounded cost.
+    pub exactly_once: bool,
+    /// The handler's record against the acknowledged events.
     pub handled: Handled,
     /// `protocol-webhooks inbox stats --json` after the drain.
     pub inbox: serde_json::Value,
@@ -139,14 +145,21 @@ impl Report {
         }
         if !handled.unknown.is_empty() {
             problems.push(format!(
-                "the success log has lines that are no event sent: {:?}",
+                "the handler's record has ids that are no event sent: {:?}",
                 first(&handled.unknown)
             ));
         }
         // Only a kill between a handler's effect and its done makes a
-        // duplicate, at most one per running handler.
+        // duplicate, at most one per running handler; with the effect in
+        // the done's transaction there is no such moment.
         let bound = self.kills * self.concurrency;
-        if handled.extra_runs > bound {
+        if self.exactly_once && handled.more_than_once > 0 {
+            problems.push(format!(
+                "{} events were handled more than once ({} extra handlings), though the \
+                 effect commits with the inbox's done",
+                handled.more_than_once, handled.extra_runs
+            ));
+        } else if handled.extra_runs > bound {
             problems.push(format!(
                 "{} extra handlings: more than {} kills x {} handlers can explain",
                 handled.extra_runs, self.kills, self.concurrency
@@ -192,11 +205,19 @@ impl fmt::Display for Report {
             self.kills, self.starts
         )?;
         writeln!(f, "  handled once              {}", handled.once)?;
-        writeln!(
-            f,
-            "  handled more than once    {} ({} extra handlings; at most kills x {} handlers)",
-            handled.more_than_once, handled.extra_runs, self.concurrency
-        )?;
+        if self.exactly_once {
+            writeln!(
+                f,
+                "  handled more than once    {} ({} extra handlings; must be 0: the effect commits with the done)",
+                handled.more_than_once, handled.extra_runs
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  handled more than once    {} ({} extra handlings; at most kills x {} handlers)",
+                handled.more_than_once, handled.extra_runs, self.concurrency
+            )?;
+        }
         writeln!(f, "  lost (2xx, never handled) {}", handled.lost.len())?;
         writeln!(f, "  unknown log lines         {}", handled.unknown.len())?;
         writeln!(f, "  inbox after the drain     {}", self.inbox)?;
@@ -252,5 +273,33 @@ mod tests {
         report.handled.lost.push("b".to_owned());
         report.handled.extra_runs = 5;
         assert_eq!(report.problems().len(), 2);
+    }
+
+    #[test]
+    fn with_the_effect_in_the_inbox_transaction_one_duplicate_is_a_problem() {
+        let mut report = Report {
+            sent: 2,
+            acknowledged: 2,
+            kills: 3,
+            concurrency: 4,
+            handled: Handled {
+                once: 1,
+                more_than_once: 1,
+                extra_runs: 1,
+                ..Handled::default()
+            },
+            inbox: serde_json::json!({"done": 2, "total": 2}),
+            stopped_cleanly: true,
+            ..Report::default()
+        };
+        // Within kills x handlers: allowed when at least once.
+        assert_eq!(report.problems(), Vec::<String>::new());
+        report.exactly_once = true;
+        let problems = report.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("handled more than once"),
+            "{problems:?}"
+        );
     }
 }

@@ -12,15 +12,17 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use protocol_webhooks::dedup::{ClaimToken, StoreError, StoreFuture};
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use tokio::sync::oneshot;
 
 use self::error::WriterStopped;
 use self::ops::OpError;
 use self::writer::{Job, Op};
 use super::InboxStore;
+use crate::clock::to_millis;
 use crate::{
-    Accepted, AfterFailure, Clock, Entry, EntrySummary, NewEntry, State, Stats, SystemClock, Taken,
+    Accepted, AfterFailure, Clock, Delivery, Entry, EntrySummary, NewEntry, State, Stats,
+    SystemClock, Taken,
 };
 
 /// How long a write waits for another process holding the file's write
@@ -50,10 +52,16 @@ pub const MAX_GROUP: usize = 512;
 /// Clones share one writer thread, which ends when the last clone is
 /// dropped, after finishing the operations already queued. An operation is
 /// queued when it is called, so it completes even if its future is dropped.
+///
+/// Handler effects kept in the same file can be exactly once:
+/// [`connection`](Self::connection) and [`complete_in`](Self::complete_in)
+/// write them and the entry's done in one transaction.
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: Sender<Box<dyn Job>>,
     path: Arc<PathBuf>,
+    clock: Arc<dyn Clock>,
+    busy_timeout: Duration,
 }
 
 impl SqliteStore {
@@ -77,6 +85,68 @@ impl SqliteStore {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A new connection to the store's file, with the writer's settings:
+    /// WAL, `synchronous=FULL` (a commit that returned is on disk), and the
+    /// store's busy timeout. Blocks while the file opens: call it off the
+    /// async runtime (e.g. in `spawn_blocking`), like every use of the
+    /// connection.
+    ///
+    /// Your own tables (the handler's effects) may live in this file, next
+    /// to the inbox's `inbox_entries`, which is the inbox's alone: write
+    /// it only through [`complete_in`](Self::complete_in). Open every
+    /// transaction that writes with `BEGIN IMMEDIATE`
+    /// ([`TransactionBehavior::Immediate`](rusqlite::TransactionBehavior::Immediate)):
+    /// it waits up to the busy timeout for the file's write lock, where a
+    /// deferred transaction that read first fails with `SQLITE_BUSY` when
+    /// it tries to write after another connection's commit. Keep these
+    /// transactions short: the inbox's own writes (accepts, takes) wait
+    /// while one is open, and answer [`StoreError::Unavailable`] after the
+    /// busy timeout. Never await this store while holding one: its writer
+    /// would wait for your transaction, which waits for it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be opened or cannot
+    /// use WAL mode.
+    pub fn connection(&self) -> Result<Connection, StoreError> {
+        schema::connect(&self.path, self.busy_timeout)
+    }
+
+    /// Marks `delivery`'s entry done inside `tx`, your transaction on a
+    /// [`connection`](Self::connection) to this store's file, if the
+    /// delivery's lease still holds the entry. The entry is done exactly
+    /// when `tx` commits, together with the effects written in it: a crash
+    /// before the commit leaves neither, and the entry is handled again
+    /// after its lease; a commit leaves both, and the entry is never taken
+    /// again. That makes the effects exactly once.
+    ///
+    /// Call it once per transaction, last before the commit, and commit
+    /// before the handler returns. The worker then does not mark the entry
+    /// done itself (it would find it done already). If the transaction
+    /// rolls back and the handler still returns `Ok`, nothing marks the
+    /// entry done: it stays in flight and is taken again once its lease
+    /// ends, so the entry is never done without its effects.
+    ///
+    /// ```text
+    /// BEGIN IMMEDIATE
+    ///   INSERT ... your effects
+    ///   store.complete_in(&tx, &delivery)?   -- LostClaim: roll back
+    /// COMMIT                                 -- effects and done, or neither
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::LostClaim`] when the lease ended and another attempt
+    /// took the entry (or it is not in flight any more): that attempt owns
+    /// the event, so roll `tx` back, and its effects with it.
+    /// [`StoreError::Unavailable`] when SQLite refused (e.g. `tx` is not on
+    /// an inbox file): roll back too.
+    pub fn complete_in(&self, tx: &Transaction<'_>, delivery: &Delivery) -> Result<(), StoreError> {
+        let lease = delivery.lease();
+        let now = to_millis(self.clock.now());
+        ops::complete(tx, now, lease.event_id(), lease.token())?;
+        lease.mark_completed();
+        Ok(())
     }
 
     /// Queues `op` for the writer thread; its answer comes after the commit.
@@ -151,11 +221,13 @@ impl SqliteOptions {
     pub fn open(self, path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let conn = schema::open(&path, self.busy_timeout)?;
-        let jobs =
-            writer::spawn(conn, self.clock, self.max_group).map_err(StoreError::unavailable)?;
+        let jobs = writer::spawn(conn, Arc::clone(&self.clock), self.max_group)
+            .map_err(StoreError::unavailable)?;
         Ok(SqliteStore {
             jobs,
             path: Arc::new(path),
+            clock: self.clock,
+            busy_timeout: self.busy_timeout,
         })
     }
 }

@@ -36,7 +36,16 @@ CREATE INDEX IF NOT EXISTS inbox_entries_state
     ON inbox_entries (state, updated_at);
 ";
 
-/// Opens (creating if needed) the inbox file.
+/// Opens (creating if needed) the inbox file, with its table.
+pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let conn = connect(path, busy_timeout)?;
+    conn.execute_batch(SCHEMA)
+        .map_err(StoreError::unavailable)?;
+    Ok(conn)
+}
+
+/// Opens a connection to the file with the settings every writer of it
+/// needs; the table is not touched.
 ///
 /// - `journal_mode=WAL`: readers and the writer do not block each other,
 ///   and a commit is one sequential append to the log.
@@ -47,7 +56,7 @@ CREATE INDEX IF NOT EXISTS inbox_entries_state
 ///   never sends again. Group commit pays for the fsync instead.
 /// - `busy_timeout`: another process writing the same file makes a write
 ///   wait, not fail.
-pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+pub(super) fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(StoreError::unavailable)?;
     conn.busy_timeout(busy_timeout)
         .map_err(StoreError::unavailable)?;
@@ -59,9 +68,9 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
         // than run with other durability rules than documented.
         return Err(StoreError::unavailable(NotWal(mode)));
     }
+    // Per connection, not per file: a connection without it would commit
+    // without the fsync, even in the inbox's file.
     conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(StoreError::unavailable)?;
-    conn.execute_batch(SCHEMA)
         .map_err(StoreError::unavailable)?;
     Ok(conn)
 }
