@@ -531,3 +531,58 @@ fn entry(id: &str) -> NewEntry {
         body: body(id),
     }
 }
+
+/// Concurrent accepts share script calls, and an id sent twice in one
+/// batch is stored once: a server of its own counts the calls.
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_accepts_share_script_calls_and_each_id_is_stored_once() {
+    const EVENTS: usize = 200;
+    let server = PrivateRedis::start();
+    let store = RedisStore::options()
+        .prefix(unique_prefix())
+        .open(&server.url())
+        .await
+        .expect("open");
+    // Loads the scripts, so the count below is of accepts only.
+    store.stats().await.expect("stats");
+    let calls_before = script_calls(&server.url()).await;
+    let mut accepts = tokio::task::JoinSet::new();
+    for n in 0..2 * EVENTS {
+        let store = store.clone();
+        let id = format!("evt_batch_{}", n / 2);
+        accepts.spawn(async move { store.accept(entry(&id)).await });
+    }
+    let outcomes = accepts.join_all().await;
+    let calls = script_calls(&server.url()).await - calls_before;
+    let stored = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Ok(Accepted::Stored { .. })))
+        .count();
+    let known = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Ok(Accepted::AlreadyStored { .. })))
+        .count();
+    assert_eq!((stored, known), (EVENTS, EVENTS), "{outcomes:?}");
+    assert!(
+        calls * 4 <= 2 * EVENTS as u64,
+        "{} accepts took {calls} script calls",
+        2 * EVENTS
+    );
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.get(State::Pending), EVENTS as u64, "{stats:?}");
+}
+
+/// `EVALSHA` calls the server has run so far.
+async fn script_calls(url: &str) -> u64 {
+    let mut connection = raw(url).await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .expect("INFO commandstats");
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|calls| calls.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,6 +1,7 @@
 //! An inbox store in Redis: a stream with a consumer group for the due
 //! entries, a hash per entry, sorted sets for delays, leases and listing.
 
+mod accepts;
 mod error;
 mod keys;
 mod scripts;
@@ -13,6 +14,7 @@ use protocol_webhooks::dedup::{ClaimToken, StoreError, StoreFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Cmd, ErrorKind, RedisError, RedisResult, ServerErrorKind, ToRedisArgs, Value};
 
+use self::accepts::AcceptQueue;
 use self::error::{NotReplicated, TimedOut, UnexpectedReply};
 use self::keys::{Keys, check_prefix};
 use self::scripts::Script;
@@ -49,7 +51,10 @@ const LIST_ALL: usize = 1 << 40;
 /// - **Accept** is one Lua script: if the entry's hash exists the event is
 ///   already stored; otherwise the hash is written (the exact body, type,
 ///   `pending`, 0 attempts, the times) and the id appended to the stream
-///   with `XADD`, atomically.
+///   with `XADD`, atomically. Accepts that arrive while one script call is
+///   on its way go together in the next (up to 64 entries or 1 MiB of
+///   bodies), so under load Redis runs one script for many; each caller is
+///   answered once Redis has applied its own entry.
 /// - **Take** is one script: due retries move from a sorted set into the
 ///   stream; leases that ended are taken again (their message claimed for
 ///   this consumer with `XCLAIM`) or, on the last attempt, end dead; then
@@ -80,6 +85,15 @@ const LIST_ALL: usize = 1 << 40;
 /// Clones share one connection.
 #[derive(Clone)]
 pub struct RedisStore {
+    connected: Connected,
+    accepts: Arc<AcceptQueue>,
+}
+
+/// The connection and the settings every operation uses. The accept
+/// batcher holds a clone of its own, not the store: the batcher ends when
+/// the last store clone drops its queue.
+#[derive(Clone)]
+struct Connected {
     connection: ConnectionManager,
     shared: Arc<Shared>,
 }
@@ -120,7 +134,7 @@ impl RedisStore {
     /// The prefix of every key: the `p` of `{p}:stream`.
     #[must_use]
     pub fn prefix(&self) -> &str {
-        let entry = &self.shared.keys.entry_prefix;
+        let entry = &self.connected.shared.keys.entry_prefix;
         entry
             .strip_prefix('{')
             .and_then(|rest| rest.split_once('}'))
@@ -130,21 +144,23 @@ impl RedisStore {
     /// The consumer group's name.
     #[must_use]
     pub fn group(&self) -> &str {
-        &self.shared.group
+        &self.connected.shared.group
     }
 
     /// This store's consumer name in the group.
     #[must_use]
     pub fn consumer(&self) -> &str {
-        &self.shared.consumer
+        &self.connected.shared.consumer
     }
 
     /// The stream's key, e.g. for `XINFO` or `XPENDING` by an operator.
     #[must_use]
     pub fn stream_key(&self) -> &str {
-        self.shared.keys.stream()
+        self.connected.shared.keys.stream()
     }
+}
 
+impl Connected {
     /// Runs one request under `limit`, mapping every failure to
     /// [`StoreError::Unavailable`].
     async fn bounded<T>(
@@ -164,17 +180,17 @@ impl RedisStore {
         Self::bounded(self.shared.timeout, command.query_async(&mut connection)).await
     }
 
-    /// A call of `script` with the store's keys (and `entry`'s hash), the
-    /// entry key prefix, the group and the time; add the operation's
-    /// arguments.
-    fn script(&self, script: Script, entry: Option<&str>, now: i64) -> ScriptCall {
+    /// A call of `script` with the store's keys (and the hash of each entry
+    /// in `entries`), the entry key prefix, the group and the time; add the
+    /// operation's arguments.
+    fn script(&self, script: Script, entries: &[&str], now: i64) -> ScriptCall {
         let keys = &self.shared.keys;
         let mut args = Cmd::new();
-        args.arg(keys.fixed.len() + usize::from(entry.is_some()));
+        args.arg(keys.fixed.len() + entries.len());
         for key in &keys.fixed {
             args.arg(key);
         }
-        if let Some(id) = entry {
+        for id in entries {
             args.arg(keys.entry(id));
         }
         args.arg(&keys.entry_prefix)
@@ -234,34 +250,56 @@ impl RedisStore {
         to_millis(self.shared.clock.now())
     }
 
-    async fn accept_in_redis(&self, entry: NewEntry) -> Result<Accepted, StoreError> {
-        let mut command = self.script(Script::Accept, Some(&entry.id), self.now());
-        command
-            .arg(&entry.id)
-            .arg(&entry.event_type)
-            .arg(&entry.body[..]);
-        let stored: i64 = match self.shared.wait {
+    /// Stores `entries` with one script call: each is stored, or known
+    /// already (an id twice in one batch is stored once), in their order.
+    async fn accept_batch(&self, entries: &[NewEntry]) -> Result<Vec<Accepted>, StoreError> {
+        let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+        let mut command = self.script(Script::Accept, &ids, self.now());
+        for entry in entries {
+            command
+                .arg(&entry.id)
+                .arg(&entry.event_type)
+                .arg(&entry.body[..]);
+        }
+        let stored: Vec<i64> = match self.shared.wait {
             None => self.eval(command).await?,
             Some(wait) => self.accept_replicated(&command, wait).await?,
         };
-        let event_id = entry.id;
-        match stored {
-            1 => Ok(Accepted::Stored { event_id }),
-            0 => Ok(Accepted::AlreadyStored { event_id }),
-            _ => Err(StoreError::unavailable(UnexpectedReply("accept"))),
+        if stored.len() != entries.len() {
+            return Err(StoreError::unavailable(UnexpectedReply("accept")));
+        }
+        entries
+            .iter()
+            .zip(stored)
+            .map(|(entry, stored)| {
+                let event_id = entry.id.clone();
+                match stored {
+                    1 => Ok(Accepted::Stored { event_id }),
+                    0 => Ok(Accepted::AlreadyStored { event_id }),
+                    _ => Err(StoreError::unavailable(UnexpectedReply("accept"))),
+                }
+            })
+            .collect()
+    }
+
+    /// The longest an accept may take: the time limit, and the wait for
+    /// replicas on top of it when there is one.
+    fn accept_limit(&self) -> Duration {
+        match self.shared.wait {
+            Some(wait) => self.shared.timeout.saturating_add(wait.timeout),
+            None => self.shared.timeout,
         }
     }
 
-    /// Sends the accept and `WAIT` in one pipeline, so both go on the same
-    /// connection and `WAIT` counts the replicas that have this write.
+    /// Sends the accepts and `WAIT` in one pipeline, so both go on the same
+    /// connection and `WAIT` counts the replicas that have these writes.
     async fn accept_replicated(
         &self,
         accept: &ScriptCall,
         wait: WaitReplicas,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
         let mut connection = self.connection.clone();
-        let limit = self.shared.timeout.saturating_add(wait.timeout);
-        let (stored, acknowledged): (i64, i64) = Self::bounded(limit, async {
+        let (stored, acknowledged): (Vec<i64>, i64) = Self::bounded(self.accept_limit(), async {
             let mut pipeline = redis::pipe();
             pipeline
                 .add_command(accept.evalsha(self.hash(&mut connection, accept.script).await?))
@@ -298,7 +336,7 @@ impl RedisStore {
         }
         let token = ClaimToken::random()?;
         let now = self.now();
-        let mut command = self.script(Script::Take, None, now);
+        let mut command = self.script(Script::Take, &[], now);
         command
             .arg(&self.shared.consumer)
             .arg(now.saturating_add(duration_millis(lease)))
@@ -342,7 +380,7 @@ impl RedisStore {
     }
 
     async fn complete_in_redis(&self, id: &str, token: &ClaimToken) -> Result<(), StoreError> {
-        let mut command = self.script(Script::Complete, Some(id), self.now());
+        let mut command = self.script(Script::Complete, &[id], self.now());
         command.arg(id).arg(token.to_hex());
         lost_unless(self.held(command).await?)
     }
@@ -361,7 +399,7 @@ impl RedisStore {
             }
             AfterFailure::Dead => String::new(),
         };
-        let mut command = self.script(Script::Fail, Some(id), now);
+        let mut command = self.script(Script::Fail, &[id], now);
         command.arg(id).arg(token.to_hex()).arg(error).arg(due);
         lost_unless(self.held(command).await?)
     }
@@ -373,7 +411,7 @@ impl RedisStore {
         delay: Duration,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut command = self.script(Script::Release, Some(id), now);
+        let mut command = self.script(Script::Release, &[id], now);
         command
             .arg(id)
             .arg(token.to_hex())
@@ -383,7 +421,7 @@ impl RedisStore {
     }
 
     async fn stats_in_redis(&self) -> Result<Stats, StoreError> {
-        let command = self.script(Script::Stats, None, self.now());
+        let command = self.script(Script::Stats, &[], self.now());
         let counts: [u64; 4] = self.eval(command).await?;
         let mut stats = Stats::default();
         for (state, count) in State::ALL.into_iter().zip(counts) {
@@ -405,7 +443,7 @@ impl RedisStore {
         } else {
             i64::try_from(limit).unwrap_or(i64::MAX) - 1
         };
-        let mut command = self.script(Script::List, None, self.now());
+        let mut command = self.script(Script::List, &[], self.now());
         command.arg(state.map_or("", State::as_str)).arg(stop);
         let reply: Vec<SummaryRow> = self.eval(command).await?;
         reply.into_iter().map(SummaryRow::into_summary).collect()
@@ -457,7 +495,7 @@ impl RedisStore {
     }
 
     async fn retry_in_redis(&self, id: &str) -> Result<bool, StoreError> {
-        let mut command = self.script(Script::Retry, Some(id), self.now());
+        let mut command = self.script(Script::Retry, &[id], self.now());
         command.arg(id);
         Ok(self.eval::<i64>(command).await? == 1)
     }
@@ -465,7 +503,7 @@ impl RedisStore {
     async fn retry_all_in_redis(&self) -> Result<u64, StoreError> {
         let mut total = 0u64;
         loop {
-            let mut command = self.script(Script::RetryDead, None, self.now());
+            let mut command = self.script(Script::RetryDead, &[], self.now());
             command.arg(BATCH);
             let revived: u64 = self.eval(command).await?;
             total = total.saturating_add(revived);
@@ -480,7 +518,7 @@ impl RedisStore {
         loop {
             let now = self.now();
             let cutoff = now.saturating_sub(duration_millis(older_than));
-            let mut command = self.script(Script::Purge, None, now);
+            let mut command = self.script(Script::Purge, &[], now);
             command.arg(state.as_str()).arg(cutoff).arg(BATCH);
             let (looked_at, removed): (u64, u64) = self.eval(command).await?;
             total = total.saturating_add(removed);
@@ -582,9 +620,9 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix())
-            .field("group", &self.shared.group)
-            .field("consumer", &self.shared.consumer)
-            .field("timeout", &self.shared.timeout)
+            .field("group", &self.connected.shared.group)
+            .field("consumer", &self.connected.shared.consumer)
+            .field("timeout", &self.connected.shared.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -695,13 +733,13 @@ impl RedisOptions {
     /// invalid, or Redis cannot be reached within the timeout.
     pub async fn open(self, url: &str) -> Result<RedisStore, StoreError> {
         let (client, config) = self.client(url)?;
-        let connection = RedisStore::bounded(
+        let connection = Connected::bounded(
             self.timeout,
             ConnectionManager::new_with_config(client, config),
         )
         .await?;
         let store = self.build(connection)?;
-        store.create_group().await?;
+        store.connected.create_group().await?;
         Ok(store)
     }
 
@@ -752,7 +790,7 @@ impl RedisOptions {
                 )
             }
         };
-        Ok(RedisStore {
+        let connected = Connected {
             connection,
             shared: Arc::new(Shared {
                 keys: Keys::new(&self.prefix),
@@ -763,11 +801,15 @@ impl RedisOptions {
                 wait: self.wait,
                 hashes: OnceLock::new(),
             }),
+        };
+        Ok(RedisStore {
+            connected,
+            accepts: Arc::new(AcceptQueue::new()),
         })
     }
 }
 
-impl RedisStore {
+impl Connected {
     /// `XGROUP CREATE ... MKSTREAM` from the stream's start; an existing
     /// group is kept. Takes create it too, should the stream be lost.
     async fn create_group(&self) -> Result<(), StoreError> {
@@ -819,7 +861,7 @@ impl fmt::Debug for RedisOptions {
 
 impl InboxStore for RedisStore {
     fn accept(&self, entry: NewEntry) -> StoreFuture<'_, Accepted> {
-        Box::pin(self.accept_in_redis(entry))
+        Box::pin(self.accepts.accept(&self.connected, entry))
     }
 
     fn take(
@@ -828,11 +870,11 @@ impl InboxStore for RedisStore {
         limit: usize,
         max_attempts: u32,
     ) -> StoreFuture<'_, Vec<Taken>> {
-        Box::pin(self.take_in_redis(lease, limit, max_attempts))
+        Box::pin(self.connected.take_in_redis(lease, limit, max_attempts))
     }
 
     fn complete<'a>(&'a self, id: &'a str, token: &'a ClaimToken) -> StoreFuture<'a, ()> {
-        Box::pin(self.complete_in_redis(id, token))
+        Box::pin(self.connected.complete_in_redis(id, token))
     }
 
     fn fail<'a>(
@@ -842,7 +884,7 @@ impl InboxStore for RedisStore {
         error: &'a str,
         after: AfterFailure,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(self.fail_in_redis(id, token, error, after))
+        Box::pin(self.connected.fail_in_redis(id, token, error, after))
     }
 
     fn release<'a>(
@@ -851,35 +893,35 @@ impl InboxStore for RedisStore {
         token: &'a ClaimToken,
         delay: Duration,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(self.release_in_redis(id, token, delay))
+        Box::pin(self.connected.release_in_redis(id, token, delay))
     }
 
     fn stats(&self) -> StoreFuture<'_, Stats> {
-        Box::pin(self.stats_in_redis())
+        Box::pin(self.connected.stats_in_redis())
     }
 
     fn list(&self, state: Option<State>, limit: usize) -> StoreFuture<'_, Vec<EntrySummary>> {
-        Box::pin(self.list_in_redis(state, limit))
+        Box::pin(self.connected.list_in_redis(state, limit))
     }
 
     fn show<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Entry>> {
-        Box::pin(self.show_in_redis(id))
+        Box::pin(self.connected.show_in_redis(id))
     }
 
     fn retry<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(self.retry_in_redis(id))
+        Box::pin(self.connected.retry_in_redis(id))
     }
 
     fn retry_all_dead(&self) -> StoreFuture<'_, u64> {
-        Box::pin(self.retry_all_in_redis())
+        Box::pin(self.connected.retry_all_in_redis())
     }
 
     fn purge_dead(&self, older_than: Duration) -> StoreFuture<'_, u64> {
-        Box::pin(self.purge_in_redis(State::Dead, older_than))
+        Box::pin(self.connected.purge_in_redis(State::Dead, older_than))
     }
 
     fn purge_done(&self, older_than: Duration) -> StoreFuture<'_, u64> {
-        Box::pin(self.purge_in_redis(State::Done, older_than))
+        Box::pin(self.connected.purge_in_redis(State::Done, older_than))
     }
 }
 

@@ -13,7 +13,7 @@
 //! | 4 | `{p}:seq` | counter: the store order of entries |
 //! | 5–8 | `{p}:index:<state>` | sorted set per state: ids by store order |
 //! | 9–10 | `{p}:aged:done`, `{p}:aged:dead` | sorted sets: finished ids by the time they finished |
-//! | 11 | `{p}:entry:<id>` | hash: the entry |
+//! | 11 | `{p}:entry:<id>` | hash: the entry (the accept gets one per entry it stores) |
 //!
 //! `ARGV[1]` is the entry key prefix `{p}:entry:`, `ARGV[2]` the consumer
 //! group, `ARGV[3]` the store's clock in Unix milliseconds; the operation's
@@ -134,21 +134,36 @@ end
     };
 }
 
-/// `ARGV[4]`: the id; `ARGV[5]`: the event type; `ARGV[6]`: the body.
-/// Replies 1 when stored, 0 when the id is known (nothing written).
+/// `KEYS[11]` on: the entries' hashes; from `ARGV[4]` on, three per entry:
+/// the id, the event type, the body. Replies one number per entry, in
+/// their order: 1 when stored, 0 when the id is known (nothing written).
+/// An id twice in one call is stored once: the second finds the first.
 const ACCEPT: &str = concat!(
     prelude!(),
     r"
-local key, id = KEYS[11], ARGV[4]
-if redis.call('EXISTS', key) == 1 then return 0 end
-local seq = redis.call('INCR', SEQ)
--- As stream(), with the message id written in the same HSET.
-local msg = redis.call('XADD', STREAM, '*', 'id', id)
-redis.call('HSET', key, 'event_type', ARGV[5], 'body', ARGV[6], 'state', 'pending',
-  'attempts', 0, 'token', '', 'received_at', NOW, 'updated_at', NOW, 'due_at', NOW,
-  'seq', seq, 'msg', msg)
-redis.call('ZADD', INDEX.pending, seq, id)
-return 1
+local count = #KEYS - 10
+-- Store order: one counter step per entry, reserved at once.
+local seq = redis.call('INCRBY', SEQ, count) - count
+local stored, indexed = {}, {}
+for i = 1, count do
+  local key, a = KEYS[10 + i], 1 + 3 * i
+  local id = ARGV[a]
+  if redis.call('EXISTS', key) == 1 then
+    stored[i] = 0
+  else
+    seq = seq + 1
+    -- As stream(), with the message id written in the same HSET.
+    local msg = redis.call('XADD', STREAM, '*', 'id', id)
+    redis.call('HSET', key, 'event_type', ARGV[a + 1], 'body', ARGV[a + 2],
+      'state', 'pending', 'attempts', 0, 'token', '', 'received_at', NOW,
+      'updated_at', NOW, 'due_at', NOW, 'seq', seq, 'msg', msg)
+    indexed[#indexed + 1] = seq
+    indexed[#indexed + 1] = id
+    stored[i] = 1
+  end
+end
+if #indexed > 0 then redis.call('ZADD', INDEX.pending, unpack(indexed)) end
+return stored
 "
 );
 
