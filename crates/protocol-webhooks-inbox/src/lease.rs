@@ -11,7 +11,9 @@ use protocol_webhooks::dedup::ClaimToken;
 /// proves the lease.
 ///
 /// Only a store can use it: `SqliteStore::complete_in` (feature `sqlite`)
-/// marks the entry done inside the handler's own SQLite transaction. The
+/// marks the entry done inside the handler's own SQLite transaction, and
+/// `RedisStore::complete_with` (feature `redis`) in the script that runs
+/// the handler's Redis writes. The
 /// token never leaves the crate and is not shown by `Debug`, so a log line
 /// cannot be used to complete someone else's attempt.
 ///
@@ -40,8 +42,11 @@ impl Lease {
     }
 
     #[cfg_attr(
-        not(feature = "sqlite"),
-        expect(dead_code, reason = "only the SQLite store completes in a transaction")
+        not(any(feature = "sqlite", feature = "redis")),
+        expect(
+            dead_code,
+            reason = "only the SQLite and Redis stores complete with effects"
+        )
     )]
     pub(crate) fn token(&self) -> &ClaimToken {
         &self.token
@@ -51,8 +56,11 @@ impl Lease {
     /// transaction; from then on the worker leaves the entry to that
     /// transaction's commit.
     #[cfg_attr(
-        all(not(feature = "sqlite"), not(test)),
-        expect(dead_code, reason = "only the SQLite store completes in a transaction")
+        not(any(feature = "sqlite", feature = "redis", test)),
+        expect(
+            dead_code,
+            reason = "only the SQLite and Redis stores complete with effects"
+        )
     )]
     pub(crate) fn mark_completed(&self) {
         self.completed.store(true, Ordering::SeqCst);

@@ -21,7 +21,8 @@ use self::scripts::Script;
 use super::InboxStore;
 use crate::clock::{duration_millis, from_millis, to_millis};
 use crate::{
-    Accepted, AfterFailure, Clock, Entry, EntrySummary, NewEntry, State, Stats, SystemClock, Taken,
+    Accepted, AfterFailure, Clock, Delivery, Entry, EntrySummary, NewEntry, State, Stats,
+    SystemClock, Taken,
 };
 
 /// The key prefix unless configured otherwise: keys are
@@ -157,6 +158,49 @@ impl RedisStore {
     #[must_use]
     pub fn stream_key(&self) -> &str {
         self.connected.shared.keys.stream()
+    }
+
+    /// The key `{p}:name` under this inbox's prefix: in the inbox's hash
+    /// slot, as the keys of [`complete_with`](Self::complete_with)'s
+    /// effects must be in a Redis Cluster.
+    #[must_use]
+    pub fn key(&self, name: &str) -> String {
+        format!("{{{}}}:{name}", self.prefix())
+    }
+
+    /// Runs `effects` and marks `delivery`'s entry done in one script, if
+    /// the delivery's lease still holds the entry: the handler's effects in
+    /// this Redis happen exactly once. Redis applies a script whole or, if
+    /// it dies first, not at all; an attempt whose lease ended runs none of
+    /// them. The worker then does not mark the entry done itself.
+    ///
+    /// ```text
+    /// store.complete_with(&delivery, &[redis::cmd("HINCRBY").arg(store.key("totals")).arg(kind).arg(1).clone()])
+    /// ```
+    ///
+    /// The effects must be writes that cannot fail: Redis has no rollback,
+    /// so a command that fails (a key of another type, a wrong argument)
+    /// stops the script with the effects before it applied and the entry
+    /// not done, and the next attempt runs them again. They run inside
+    /// Redis's script engine, so keep them few and short (no blocking
+    /// commands). In a Redis Cluster their keys must be in the inbox's slot:
+    /// name them with [`key`](Self::key).
+    ///
+    /// # Errors
+    /// [`StoreError::LostClaim`] when the lease ended and another attempt
+    /// took the entry (nothing ran); [`StoreError::Unavailable`] when Redis
+    /// is unreachable, or refused an effect (its error is the cause).
+    pub async fn complete_with(
+        &self,
+        delivery: &Delivery,
+        effects: &[Cmd],
+    ) -> Result<(), StoreError> {
+        let lease = delivery.lease();
+        self.connected
+            .complete_in_redis(lease.event_id(), lease.token(), effects)
+            .await?;
+        lease.mark_completed();
+        Ok(())
     }
 }
 
@@ -379,9 +423,26 @@ impl Connected {
         }
     }
 
-    async fn complete_in_redis(&self, id: &str, token: &ClaimToken) -> Result<(), StoreError> {
+    /// Marks the entry done, first running `effects` in the same script.
+    async fn complete_in_redis(
+        &self,
+        id: &str,
+        token: &ClaimToken,
+        effects: &[Cmd],
+    ) -> Result<(), StoreError> {
         let mut command = self.script(Script::Complete, &[id], self.now());
-        command.arg(id).arg(token.to_hex());
+        command.arg(id).arg(token.to_hex()).arg(effects.len());
+        for effect in effects {
+            let args: Vec<&[u8]> = effect
+                .args_iter()
+                // A cursor argument only exists for `SCAN` iteration.
+                .filter_map(|arg| match arg {
+                    redis::Arg::Simple(bytes) => Some(bytes),
+                    _ => None,
+                })
+                .collect();
+            command.arg(args.len()).arg(args);
+        }
         lost_unless(self.held(command).await?)
     }
 
@@ -874,7 +935,7 @@ impl InboxStore for RedisStore {
     }
 
     fn complete<'a>(&'a self, id: &'a str, token: &'a ClaimToken) -> StoreFuture<'a, ()> {
-        Box::pin(self.connected.complete_in_redis(id, token))
+        Box::pin(self.connected.complete_in_redis(id, token, &[]))
     }
 
     fn fail<'a>(

@@ -244,13 +244,27 @@ return taken
 "
 );
 
-/// `ARGV[4]`: the id; `ARGV[5]`: the token. Replies 1 when done, 0 when
-/// the token does not hold the lease (nothing written).
+/// `ARGV[4]`: the id; `ARGV[5]`: the token; `ARGV[6]`: how many effects
+/// follow, each as its argument count and then the command's arguments.
+/// Replies 1 when done, 0 when the token does not hold the lease (nothing
+/// written, no effect run).
+///
+/// The effects run after the lease check and before the entry is done, in
+/// the same script: Redis applies both or, when it dies first, neither. A
+/// command that fails (e.g. on a key of another type) stops the script
+/// with the commands before it applied and the entry not done: Redis has
+/// no rollback.
 const COMPLETE: &str = concat!(
     prelude!(),
     r"
 local key, id = KEYS[11], ARGV[4]
 if not held(key) then return 0 end
+local at = 7
+for _ = 1, tonumber(ARGV[6]) do
+  local count = tonumber(ARGV[at])
+  redis.call(unpack(ARGV, at + 1, at + count))
+  at = at + 1 + count
+end
 redis.call('ZREM', LEASES, id)
 unstream(key)
 set_state(key, id, 'in_flight', 'done')
