@@ -13,8 +13,8 @@
 //! of `tests/inbox-soak` in release, with `INBOX_SOAK_EVENTS=N` (default
 //! 10,000): the inbox example SIGKILLed and restarted while signed events
 //! are delivered, then every acknowledged event checked against the
-//! handler's effects: rows written in the transaction that marks each
-//! event done (see `docs/INBOX.md`).
+//! handler's effects, written with each event's done: rows in the SQLite
+//! transaction, ids pushed in the Redis script (see `docs/INBOX.md`).
 
 use std::path::Path;
 

@@ -1,10 +1,12 @@
 //! The inbox example: `POST /webhooks` verifies each Protocol webhook and
 //! stores it in a durable inbox before answering (202 stored, 200 already
 //! stored, 503 when the store cannot keep it); a worker in the same process
-//! hands each stored event to a handler that logs it, with retries. On
-//! SQLite, the handler records each success as a row of the table
+//! hands each stored event to a handler that logs it, with retries. The
+//! handler records each success together with the event's done, exactly
+//! once whatever kills the process: on SQLite as a row of the table
 //! `handled` in the inbox's file, in the transaction that marks the event
-//! done: exactly once, whatever kills the process.
+//! done; on Redis as the event id pushed onto the list `{prefix}:handled`,
+//! in the script that marks it done.
 //!
 //! ```sh
 //! PROTOCOL_WEBHOOK_SECRET=whsec_test PORT=3000 cargo run -p example-inbox
@@ -38,7 +40,7 @@ use protocol_webhooks_inbox::{Delivery, Inbox, SqliteStore, Stopped, StoreError}
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::handler::Handler;
+use crate::handler::{Handler, Store};
 use crate::options::{Options, StoreTarget, WorkerOptions};
 
 const PROGRAM: &str = "example-inbox";
@@ -98,10 +100,10 @@ async fn main() -> ExitCode {
 /// then stops the server before the worker: events accepted during the
 /// server's graceful shutdown are stored, and handled by the next run.
 async fn run(options: Options, settings: Option<Settings>) -> Result<(), Box<dyn Error>> {
-    let (inbox, sqlite) = open(&options.store).await?;
+    let (inbox, store) = open(&options.store).await?;
     let (stop_worker, worker_stops) = oneshot::channel::<()>();
     let worker = if options.role.works() {
-        let handler = Arc::new(Handler::new(&options.handler, sqlite)?);
+        let handler = Arc::new(Handler::new(&options.handler, store)?);
         let stop = async {
             let _ = worker_stops.await;
         };
@@ -124,14 +126,14 @@ async fn run(options: Options, settings: Option<Settings>) -> Result<(), Box<dyn
     Ok(served?)
 }
 
-/// Opens the inbox; on SQLite, also gives the store, whose file holds the
-/// handler's effects too.
-async fn open(target: &StoreTarget) -> Result<(Inbox, Option<SqliteStore>), StoreError> {
+/// Opens the inbox, and gives its store too: the handler records each
+/// success in it, with the entry's done.
+async fn open(target: &StoreTarget) -> Result<(Inbox, Store), StoreError> {
     match target {
         StoreTarget::Sqlite(path) => {
             let store = SqliteStore::open(path)?;
             tracing::info!(path = %path.display(), "inbox opened (SQLite)");
-            Ok((Inbox::new(store.clone()), Some(store)))
+            Ok((Inbox::new(store.clone()), Store::Sqlite(store)))
         }
         #[cfg(feature = "redis")]
         StoreTarget::Redis { url, prefix } => {
@@ -147,7 +149,7 @@ async fn open(target: &StoreTarget) -> Result<(Inbox, Option<SqliteStore>), Stor
                 consumer = store.consumer(),
                 "inbox opened (Redis)"
             );
-            Ok((Inbox::new(store), None))
+            Ok((Inbox::new(store.clone()), Store::Redis(store)))
         }
         #[cfg(not(feature = "redis"))]
         StoreTarget::Redis { .. } => unreachable!("refused when the options are read"),

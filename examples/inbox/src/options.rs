@@ -86,11 +86,6 @@ pub(crate) struct HandlerOptions {
     pub(crate) fail_rate: f64,
     /// `INBOX_FAIL_ID`: an event id whose every attempt fails.
     pub(crate) fail_id: Option<String>,
-    /// `INBOX_HANDLED_LOG` (Redis only): a file that gets one line, the
-    /// event id, per successful handling, written and synced before the
-    /// handler returns. On SQLite each success is a row of the table
-    /// `handled` in the inbox's file instead.
-    pub(crate) handled_log: Option<PathBuf>,
 }
 
 /// Everything above.
@@ -159,20 +154,9 @@ impl Options {
             },
             None => 0.0,
         };
-        let handled_log = var("INBOX_HANDLED_LOG").map(PathBuf::from);
-        if handled_log.is_some() && matches!(store, StoreTarget::Sqlite(_)) {
-            // A log written beside the inbox's transaction would be at
-            // least once, and hide that the table is exactly once.
-            return Err(
-                "INBOX_HANDLED_LOG is for the Redis store (INBOX_URL): on SQLite, \
-                        each success is a row of the table `handled` in the inbox's file"
-                    .to_owned(),
-            );
-        }
         let handler = HandlerOptions {
             fail_rate,
             fail_id: var("INBOX_FAIL_ID").map(|id| id.trim().to_owned()),
-            handled_log,
         };
         Ok(Self {
             role,
@@ -249,7 +233,6 @@ mod tests {
         assert_eq!(options.worker.backoff_base, DEFAULT_BACKOFF_BASE);
         assert!(options.handler.fail_rate.abs() < f64::EPSILON);
         assert_eq!(options.handler.fail_id, None);
-        assert_eq!(options.handler.handled_log, None);
     }
 
     #[test]
@@ -289,7 +272,6 @@ mod tests {
         );
         assert!((options.handler.fail_rate - 0.2).abs() < f64::EPSILON);
         assert_eq!(options.handler.fail_id.as_deref(), Some("evt_1"));
-        assert_eq!(options.handler.handled_log, None);
         let receiver = read(&["--role=receiver"], &[]).expect("--role=");
         assert_eq!(receiver.role, Role::Receiver);
         let from_env = read(&[], &[("ROLE", "worker")]).expect("ROLE");
@@ -309,12 +291,6 @@ mod tests {
             (
                 &[][..],
                 &[("INBOX_URL", "redis://127.0.0.1"), ("INBOX_PATH", "x")][..],
-            ),
-            // The success log is Redis's: SQLite records into its table.
-            (&[][..], &[("INBOX_HANDLED_LOG", "/tmp/handled")][..]),
-            (
-                &[][..],
-                &[("INBOX_PATH", "x"), ("INBOX_HANDLED_LOG", "/tmp/handled")][..],
             ),
         ] {
             assert!(read(args, vars).is_err(), "{args:?} {vars:?}");
@@ -337,7 +313,6 @@ mod tests {
                 &[
                     ("INBOX_URL", "redis://127.0.0.1:6379"),
                     ("INBOX_REDIS_PREFIX", "soak-1"),
-                    ("INBOX_HANDLED_LOG", "/tmp/handled"),
                 ],
             )
             .expect("redis");
@@ -347,10 +322,6 @@ mod tests {
                     url: "redis://127.0.0.1:6379".to_owned(),
                     prefix: Some("soak-1".to_owned())
                 }
-            );
-            assert_eq!(
-                prefixed.handler.handled_log,
-                Some(PathBuf::from("/tmp/handled"))
             );
         } else {
             assert!(options.is_err());

@@ -224,7 +224,7 @@ impl Drop for Example {
 /// # Panics
 /// When it exists but cannot be read.
 #[must_use]
-pub fn read_lines(path: &Path) -> Vec<String> {
+pub(crate) fn read_lines(path: &Path) -> Vec<String> {
     match File::open(path) {
         Ok(_) => std::fs::read_to_string(path)
             .expect("a readable text file")

@@ -16,12 +16,13 @@
 //!
 //! - `tests/redis_kill_restart.rs`: the same on Redis ([`RedisServer`]), with
 //!   two receiver replicas and two workers in four processes, any of them
-//!   SIGKILLed and restarted at random. The handler's record there is a
-//!   success log written beside the inbox, so duplicates are counted and
-//!   bounded, not excluded.
+//!   SIGKILLed and restarted at random. The handler's record there is the
+//!   event's id pushed onto the list `{prefix}:handled` in the script that
+//!   marks the event done ([`RedisInbox::handled`]), so every event
+//!   answered 2xx must be there exactly once, as on SQLite.
 //! - `tests/redis_outage.rs`: Redis is SIGKILLed while events arrive: the
 //!   receiver answers 503 meanwhile, never 2xx, and once Redis is back
-//!   every event is stored and handled.
+//!   every event is stored and handled exactly once.
 //!
 //! The Redis tests need `redis-server` on `PATH`; they fail without it.
 //!
@@ -46,9 +47,9 @@ pub use cli::{Cli, json};
 pub use deliveries::{
     Answer, Answers, Delivered, Deliveries, Delivery, Outcomes, deliver_all, event_id, signed_event,
 };
-pub use example::{Example, read_lines};
+pub use example::Example;
 pub use handled::handled_rows;
-pub use redis::{RedisInbox, RedisServer, redis_example_env};
+pub use redis::{HANDLED_LIST, RedisInbox, RedisServer, redis_example_env};
 pub use report::{Handled, Report};
 pub use settings::{CI_EVENTS, REDIS_CI_EVENTS, Settings};
 

@@ -1,5 +1,6 @@
 //! A Redis server of the test's own, that can be killed and started again
-//! on the same port and data, and the inbox's counts in it.
+//! on the same port and data, and the inbox's counts and the example's
+//! handled ids in it.
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -7,10 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use protocol_webhooks_inbox::redis::{self, AsyncCommands as _, RedisError};
 use protocol_webhooks_inbox::{InboxStore as _, RedisStore};
 
 /// How long a start may take, the append-only file's loading included.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The example's list of handled ids, under the inbox's prefix
+/// (`{prefix}:handled`): its handler pushes an event's id in the script
+/// that marks the event done.
+pub const HANDLED_LIST: &str = "handled";
 
 /// `redis-server` on a free port of 127.0.0.1, keeping its data in a
 /// folder: the append-only file, synced before each write is answered
@@ -121,7 +128,7 @@ impl RedisServer {
     /// The last lines of the server's log, for a failure message.
     #[must_use]
     pub fn tail(&self) -> String {
-        let lines = crate::read_lines(&self.log);
+        let lines = crate::example::read_lines(&self.log);
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 }
@@ -149,26 +156,20 @@ fn ping(port: u16) -> bool {
 
 /// The example's settings for the Redis tests: `role` (`receiver` or
 /// `worker`) on the inbox at `url` under `prefix`, a fifth of the attempts
-/// failing, each success appended to `handled_log`, and a 3 s lease after
-/// which a killed worker's events are taken by another worker (or by
-/// itself, restarted).
-///
-/// # Panics
-/// When `handled_log` is not UTF-8.
+/// failing, and a 3 s lease after which a killed worker's events are taken
+/// by another worker (or by itself, restarted). Each success is the
+/// event's id in [`RedisInbox::handled`].
 #[must_use]
 pub fn redis_example_env(
     role: &'static str,
     url: &str,
     prefix: &str,
-    handled_log: &Path,
     concurrency: usize,
 ) -> Vec<(&'static str, String)> {
-    let handled_log = handled_log.to_str().expect("a UTF-8 temporary path");
     [
         ("ROLE", role),
         ("INBOX_URL", url),
         ("INBOX_REDIS_PREFIX", prefix),
-        ("INBOX_HANDLED_LOG", handled_log),
         ("INBOX_FAIL_RATE", "0.2"),
         ("INBOX_ATTEMPTS", "50"),
         ("INBOX_BACKOFF_MS", "20"),
@@ -183,11 +184,14 @@ pub fn redis_example_env(
 }
 
 /// The inbox in a Redis server under one key prefix, read by the test as
-/// an operator reads it.
+/// an operator reads it, and the example's handled ids beside it.
 #[derive(Debug)]
 pub struct RedisInbox {
     runtime: tokio::runtime::Runtime,
     store: RedisStore,
+    /// For the handled ids: the store has no command of its own to list a
+    /// key it does not keep.
+    client: redis::Client,
 }
 
 impl RedisInbox {
@@ -205,7 +209,25 @@ impl RedisInbox {
         let store = runtime
             .block_on(async { RedisStore::options().prefix(prefix).open_lazy(url) })
             .expect("the Redis inbox");
-        Self { runtime, store }
+        let client = redis::Client::open(url).expect("the Redis URL");
+        Self {
+            runtime,
+            store,
+            client,
+        }
+    }
+
+    /// The example's handled ids (`LRANGE {prefix}:handled 0 -1`), in the
+    /// order they were pushed; an id handled twice is there twice.
+    ///
+    /// # Errors
+    /// When Redis cannot be read.
+    pub fn handled(&self) -> Result<Vec<String>, RedisError> {
+        let key = self.store.key(HANDLED_LIST);
+        self.runtime.block_on(async {
+            let mut connection = self.client.get_multiplexed_async_connection().await?;
+            connection.lrange(key, 0, -1).await
+        })
     }
 
     /// The count per state and `total`, as `protocol-webhooks inbox stats

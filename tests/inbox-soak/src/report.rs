@@ -5,27 +5,28 @@ use std::fmt;
 use std::time::Duration;
 
 /// The handler's record of successes (the `handled` rows on SQLite, the
-/// success log on Redis), against the events acknowledged.
+/// list `{prefix}:handled` on Redis), against the events acknowledged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Handled {
     /// Acknowledged events handled exactly once.
     pub once: usize,
-    /// Acknowledged events handled more than once: on Redis, the
-    /// at-least-once window, a SIGKILL after the handler's effect and
-    /// before the inbox marked the event done. On SQLite, where the effect
-    /// commits with the done, a failure.
+    /// Acknowledged events handled more than once: a failure when the
+    /// record is written with the inbox's done ([`Report::exactly_once`]);
+    /// otherwise the at-least-once window, a SIGKILL after the handler's
+    /// effect and before the inbox marked the event done.
     pub more_than_once: usize,
     /// Handlings beyond the first, over all events.
     pub extra_runs: usize,
     /// Acknowledged events never handled: what an inbox must never do.
     pub lost: Vec<String>,
-    /// Records that are no event sent: a torn or foreign line.
+    /// Records that are no event sent: a torn or foreign id.
     pub unknown: Vec<String>,
 }
 
 impl Handled {
-    /// Counts the record's `lines` (one event id each, one per handling)
-    /// against the ids that were sent and those that were acknowledged.
+    /// Counts the record's `lines` (one event id each, one per handling:
+    /// rows or list items) against the ids that were sent and those that
+    /// were acknowledged.
     #[must_use]
     pub fn count(sent: &HashSet<String>, acknowledged: &HashSet<String>, lines: &[String]) -> Self {
         let mut runs: BTreeMap<&str, usize> = BTreeMap::new();
@@ -82,9 +83,9 @@ pub struct Report {
     /// Handlers the worker runs at once: the most a single kill can catch
     /// between a handler's effect and the inbox's done.
     pub concurrency: usize,
-    /// Whether the effect commits in the inbox's transaction (SQLite):
-    /// then no kill can repeat it, and any event handled twice is a
-    /// failure, not a bounded cost.
+    /// Whether the effect is written with the inbox's done (SQLite's
+    /// transaction, Redis's script): then no kill can repeat it, and any
+    /// event handled twice is a failure, not a bounded cost.
     pub exactly_once: bool,
     /// The handler's record against the acknowledged events.
     pub handled: Handled,
@@ -219,7 +220,7 @@ impl fmt::Display for Report {
             )?;
         }
         writeln!(f, "  lost (2xx, never handled) {}", handled.lost.len())?;
-        writeln!(f, "  unknown log lines         {}", handled.unknown.len())?;
+        writeln!(f, "  unknown records           {}", handled.unknown.len())?;
         writeln!(f, "  inbox after the drain     {}", self.inbox)?;
         write!(f, "  stopped cleanly           {}", self.stopped_cleanly)
     }
@@ -234,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn the_log_is_counted_against_the_acknowledged_events() {
+    fn the_record_is_counted_against_the_acknowledged_events() {
         let sent = ids(&["a", "b", "c", "d"]);
         let acknowledged = ids(&["a", "b", "c"]);
         let lines: Vec<String> = ["a", "b", "b", "b", "d", "torn"]

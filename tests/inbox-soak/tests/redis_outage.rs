@@ -12,9 +12,12 @@
 //! deliver each event again until a 2xx, so once Redis is back every event
 //! is stored and handled.
 //!
-//! Handlers that were running when Redis died cannot mark their event
-//! done; the worker takes such an event again after its lease, so up to
-//! one duplicate per concurrent handler is counted.
+//! A handler running when Redis died has pushed its event's id onto
+//! `{prefix}:handled` and marked the event done, or neither: both are one
+//! script, which Redis writes to its append-only file as one
+//! `MULTI`/`EXEC`, dropping an unfinished one when it loads the file. The
+//! worker takes an event with neither again after its lease. So every
+//! event acknowledged must be in the list exactly once.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -22,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
     Answer, Deliveries, Example, Handled, RedisInbox, RedisServer, Report, binaries, deliver_all,
-    event_id, read_lines, redis_example_env,
+    event_id, redis_example_env,
 };
 
 /// Events sent.
@@ -51,8 +54,7 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
     let url = redis.url();
     let prefix = format!("inbox-outage-{}", std::process::id());
     let inbox = RedisInbox::new(&url, &prefix);
-    let handled_log = dir.path().join("handled.log");
-    let env = |role| redis_example_env(role, &url, &prefix, &handled_log, CONCURRENCY);
+    let env = |role| redis_example_env(role, &url, &prefix, CONCURRENCY);
     let mut receiver = Example::new(
         &binaries.example,
         &dir.path().join("receiver.log"),
@@ -133,13 +135,17 @@ fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
         kills: 1,
         starts: redis.starts(),
         concurrency: CONCURRENCY,
+        exactly_once: true,
         inbox: stats,
         stopped_cleanly,
         elapsed,
         ..Report::default()
     };
     let acknowledged = report.tally(outcomes);
-    report.handled = Handled::count(&sent, &acknowledged, &read_lines(&handled_log));
+    let handled = inbox
+        .handled()
+        .unwrap_or_else(|error| panic!("the handled ids: {error}"));
+    report.handled = Handled::count(&sent, &acknowledged, &handled);
     eprintln!(
         "Redis outage: SIGKILLed {KILL_AFTER:?} into the sending, down {:.1?}",
         up - down
