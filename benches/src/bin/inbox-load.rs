@@ -21,7 +21,7 @@
 //!
 //! Before that, it times a 4 KiB append and `fdatasync` in `--dir` (the
 //! commit a SQLite WAL with `synchronous=FULL` waits for), and reads each
-//! Redis's `appendonly` and `appendfsync`.
+//! Redis's `appendonly`, `appendfsync` and `auto-aof-rewrite-percentage`.
 //!
 //! **Worker.** In this process: a fresh inbox per store and concurrency is
 //! filled with `--worker-events` events (64 concurrent accepts), then a
@@ -423,7 +423,8 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
 }
 
 /// How the Redis at `url` persists writes, as the tables name it:
-/// `appendfsync everysec`, or `no append-only file`.
+/// `appendfsync everysec` (`, no automatic rewrite` when it is off), or
+/// `no append-only file`.
 async fn redis_settings(url: &str) -> Result<String> {
     let client = redis::Client::open(url).map_err(failed(format!("Redis URL {url}")))?;
     let mut connection = client
@@ -434,10 +435,15 @@ async fn redis_settings(url: &str) -> Result<String> {
         )))?;
     let appendonly = redis_config(&mut connection, "appendonly").await?;
     let appendfsync = redis_config(&mut connection, "appendfsync").await?;
-    Ok(if appendonly == "yes" {
-        format!("appendfsync {appendfsync}")
-    } else {
+    // The rewrite forks and writes the whole data set each time the file
+    // doubled: on a shared machine it takes CPU from the run, so it is named.
+    let rewrite = redis_config(&mut connection, "auto-aof-rewrite-percentage").await?;
+    Ok(if appendonly != "yes" {
         String::from("no append-only file")
+    } else if rewrite == "0" {
+        format!("appendfsync {appendfsync}, no automatic rewrite")
+    } else {
+        format!("appendfsync {appendfsync}")
     })
 }
 
