@@ -164,12 +164,18 @@ impl fmt::Display for CliError {
 }
 
 /// `error: cause: its cause...`, since a store error's own text is only
-/// "event store unavailable".
+/// "event store unavailable". A cause whose text the error before it already
+/// showed is left out: some errors (Redis's TLS ones) repeat their source.
 fn with_causes(f: &mut fmt::Formatter<'_>, error: &dyn core::error::Error) -> fmt::Result {
-    write!(f, "{error}")?;
+    let mut shown = error.to_string();
+    f.write_str(&shown)?;
     let mut cause = error.source();
     while let Some(error) = cause {
-        write!(f, ": {error}")?;
+        let text = error.to_string();
+        if !shown.contains(&text) {
+            write!(f, ": {text}")?;
+        }
+        shown = text;
         cause = error.source();
     }
     Ok(())

@@ -31,7 +31,8 @@ const DEFAULT_LIMIT: u32 = 100;
     arg_required_else_help = true,
     after_help = "\
 TARGET is the inbox's SQLite file (a redis:// or rediss:// URL names a Redis inbox, in builds
-with Redis support). It must exist: these commands never create an inbox.
+with Redis support). It must exist: these commands never create an inbox. Over rediss:// (TLS),
+the server's certificate must chain to a root the system trusts, or to one in SSL_CERT_FILE.
 
 Exit status: 0 success; 1 the store failed, no such entry, or the entry to retry is not dead;
 2 usage error, no inbox at TARGET, or TARGET cannot be opened as an inbox.
@@ -46,7 +47,7 @@ pub(crate) struct Args {
 /// Which inbox.
 #[derive(Debug, clap::Args)]
 struct StoreArgs {
-    /// The inbox: its SQLite file (or a redis:// URL)
+    /// The inbox: its SQLite file (or a redis:// or rediss:// URL)
     // A Redis URL may carry a password: --help does not show the value.
     #[arg(
         long,

@@ -1,7 +1,7 @@
 //! `--store TARGET`: which inbox the commands work on.
 //!
-//! A target is a SQLite file path, or a `redis://` URL for a Redis inbox
-//! (the store's default key prefix).
+//! A target is a SQLite file path, or a `redis://` or `rediss://` (TLS) URL
+//! for a Redis inbox (the store's default key prefix).
 
 use alloc::sync::Arc;
 use std::path::Path;

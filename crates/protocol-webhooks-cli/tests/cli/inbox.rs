@@ -591,3 +591,211 @@ fn a_redis_inbox_is_read_through_its_url() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert_eq!(output.stdout, body(&EventType::MessageCreated, PENDING[1]));
 }
+
+/// The test certificate (also its own root) and key of a TLS-only Redis.
+const TLS_CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cert.pem");
+const TLS_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/key.pem");
+/// Managed Redis services ask for one: the TLS tests use a password too,
+/// and check it is never shown.
+const TLS_PASSWORD: &str = "tls-s3cret";
+
+/// A `redis-server` child that accepts TCP connections over TLS only, as
+/// managed Redis services do, killed when dropped. Its Unix socket is for
+/// filling the inbox: the store trusts the roots of the environment only
+/// (`SSL_CERT_FILE`), which this test process must not change.
+struct TlsRedis {
+    port: u16,
+    dir: TempDir,
+    child: std::process::Child,
+}
+
+impl TlsRedis {
+    fn start() -> Self {
+        use std::process::{Command, Stdio};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = std::fs::File::create(dir.path().join("redis.log")).expect("log file");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
+        let port = listener.local_addr().expect("local address").port();
+        drop(listener);
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--tls-port", &port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--tls-cert-file", TLS_CERT, "--tls-key-file", TLS_KEY])
+            .args(["--tls-ca-cert-file", TLS_CERT, "--tls-auth-clients", "no"])
+            .arg("--unixsocket")
+            .arg(dir.path().join("redis.sock"))
+            .args(["--requirepass", TLS_PASSWORD])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot start redis-server ({error}): this test runs its own, with \
+                     TLS; install it, e.g. `apt-get install -y redis-server`"
+                )
+            });
+        let mut server = Self { port, dir, child };
+        server.wait_until_up();
+        server
+    }
+
+    /// Waits until the server answers on its socket; by then it listens on
+    /// its TLS port too.
+    fn wait_until_up(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("redis-server status") {
+                panic!(
+                    "redis-server exited ({status}); a build without TLS refuses \
+                     --tls-port. Its log:\n{}",
+                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+                );
+            }
+            if self.answers_ping() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn answers_ping(&self) -> bool {
+        use std::io::{Read as _, Write as _};
+
+        let Ok(mut socket) = std::os::unix::net::UnixStream::connect(self.socket()) else {
+            return false;
+        };
+        let _ = socket.set_read_timeout(Some(Duration::from_millis(500)));
+        let hello = format!("AUTH {TLS_PASSWORD}\r\nPING\r\n");
+        let mut reply = [0u8; 12];
+        socket.write_all(hello.as_bytes()).is_ok()
+            && socket.read_exact(&mut reply).is_ok()
+            && &reply == b"+OK\r\n+PONG\r\n"
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("redis.sock")
+    }
+
+    /// The inbox's URL over TLS, with the password.
+    fn tls_url(&self) -> String {
+        format!("rediss://:{TLS_PASSWORD}@127.0.0.1:{}", self.port)
+    }
+
+    /// The same server through its Unix socket.
+    fn socket_url(&self) -> String {
+        let path = self.socket();
+        format!(
+            "redis+unix://{}?pass={TLS_PASSWORD}",
+            path.to_str().expect("UTF-8 temp path")
+        )
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `inbox ARGS --store URL`, trusting the test certificate and nothing else.
+fn inbox_over_tls(url: &str, args: &[&str]) -> Output {
+    let mut command = cli(["inbox"]);
+    command
+        .args(args)
+        .args(["--store", url])
+        .env("SSL_CERT_FILE", TLS_CERT)
+        .env_remove("SSL_CERT_DIR");
+    run(&mut command, b"")
+}
+
+#[test]
+fn a_redis_inbox_is_read_over_tls() {
+    use protocol_webhooks_inbox::RedisStore;
+
+    let server = TlsRedis::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = RedisStore::open(&server.socket_url())
+            .await
+            .expect("open through the socket");
+        let inbox = Inbox::new(store);
+        accept(&inbox, EventType::ContactCreated, PENDING[0]).await;
+        accept(&inbox, EventType::MessageCreated, PENDING[1]).await;
+    });
+    let url = server.tls_url();
+
+    let stats = inbox_over_tls(&url, &["stats"]);
+    assert_eq!(code(&stats), 0, "{}", stderr(&stats));
+    assert_eq!(
+        stdout(&stats),
+        "pending           2\nin_flight         0\ndone              0\ndead              0\n\
+         total             2\n"
+    );
+    assert_eq!(stderr(&stats), "");
+
+    let list = inbox_over_tls(&url, &["list"]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    let text = stdout(&list);
+    let columns: Vec<Vec<&str>> = text
+        .lines()
+        .map(|line| line.split_whitespace().take(4).collect())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            [PENDING[0], "contact.created", "pending", "0"],
+            [PENDING[1], "message.created", "pending", "0"],
+        ],
+        "{text}"
+    );
+
+    let shown = inbox_over_tls(&url, &["show", PENDING[1], "--body"]);
+    assert_eq!(code(&shown), 0, "{}", stderr(&shown));
+    assert_eq!(shown.stdout, body(&EventType::MessageCreated, PENDING[1]));
+}
+
+#[test]
+fn an_untrusted_tls_certificate_is_an_error_without_the_password() {
+    let server = TlsRedis::start();
+    let url = server.tls_url();
+    // The system's roots only, which do not hold the test certificate.
+    let mut command = cli(["inbox", "stats", "--store", url.as_str()]);
+    command
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    let output = run(&mut command, b"");
+    let message = stderr(&output);
+    assert_eq!(code(&output), 1, "a store error, not a panic: {message}");
+    assert_eq!(stdout(&output), "");
+    assert!(message.starts_with("error: "), "{message}");
+    assert!(message.contains("certificate"), "{message}");
+    assert_eq!(
+        message.matches("invalid peer certificate").count(),
+        1,
+        "each cause once: {message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(
+        !message.contains(TLS_PASSWORD),
+        "the URL is not echoed: {message}"
+    );
+
+    let plain = url.replacen("rediss://", "redis://", 1);
+    let output = run(&mut cli(["inbox", "stats", "--store", plain.as_str()]), b"");
+    assert_eq!(code(&output), 1, "TCP is TLS only: {}", stderr(&output));
+    assert!(
+        !stderr(&output).contains(TLS_PASSWORD),
+        "{}",
+        stderr(&output)
+    );
+}

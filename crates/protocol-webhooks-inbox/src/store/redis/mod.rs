@@ -83,6 +83,8 @@ const LIST_ALL: usize = 1 << 40;
 /// [`StoreError::Unavailable`] and the connection is made again in the
 /// background once Redis is back. No error text holds the URL.
 ///
+/// A `rediss://` URL (Redis over TLS) needs the feature `redis-tls`.
+///
 /// Clones share one connection.
 #[derive(Clone)]
 pub struct RedisStore {
