@@ -620,7 +620,8 @@ impl TlsRedis {
         drop(listener);
         let child = Command::new("redis-server")
             .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1"])
+            // 127.0.0.2 too: an address the certificate does not name.
+            .args(["--bind", "127.0.0.1", "127.0.0.2"])
             .args(["--tls-cert-file", TLS_CERT, "--tls-key-file", TLS_KEY])
             .args(["--tls-ca-cert-file", TLS_CERT, "--tls-auth-clients", "no"])
             .arg("--unixsocket")
@@ -789,6 +790,22 @@ fn an_untrusted_tls_certificate_is_an_error_without_the_password() {
         !message.contains(TLS_PASSWORD),
         "the URL is not echoed: {message}"
     );
+
+    // Trusted, but not for this address: the certificate names 127.0.0.1
+    // and localhost only.
+    let other_host = url.replacen("@127.0.0.1:", "@127.0.0.2:", 1);
+    let output = inbox_over_tls(&other_host, &["stats"]);
+    let message = stderr(&output);
+    assert_eq!(
+        code(&output),
+        1,
+        "a certificate for another host: {message}"
+    );
+    assert!(
+        message.contains("certificate not valid for name \"127.0.0.2\""),
+        "{message}"
+    );
+    assert!(!message.contains(TLS_PASSWORD), "{message}");
 
     let plain = url.replacen("rediss://", "redis://", 1);
     let output = run(&mut cli(["inbox", "stats", "--store", plain.as_str()]), b"");
