@@ -435,14 +435,7 @@ impl Connected {
         let mut command = self.script(Script::Complete, &[id], self.now());
         command.arg(id).arg(token.to_hex()).arg(effects.len());
         for effect in effects {
-            let args: Vec<&[u8]> = effect
-                .args_iter()
-                // A cursor argument only exists for `SCAN` iteration.
-                .filter_map(|arg| match arg {
-                    redis::Arg::Simple(bytes) => Some(bytes),
-                    _ => None,
-                })
-                .collect();
+            let args: Vec<&[u8]> = plain_args(effect).collect();
             command.arg(args.len()).arg(args);
         }
         lost_unless(self.held(command).await?)
@@ -608,13 +601,20 @@ impl ScriptCall {
     fn evalsha(&self, hash: &str) -> Cmd {
         let mut command = redis::cmd("EVALSHA");
         command.arg(hash);
-        for arg in self.args.args_iter() {
-            if let redis::Arg::Simple(bytes) = arg {
-                command.arg(bytes);
-            }
+        for arg in plain_args(&self.args) {
+            command.arg(arg);
         }
         command
     }
+}
+
+/// A command's arguments as bytes, to be sent inside another command. A
+/// cursor argument, which only `SCAN` iteration fills in, has none.
+fn plain_args(command: &Cmd) -> impl Iterator<Item = &[u8]> {
+    command.args_iter().filter_map(|arg| match arg {
+        redis::Arg::Simple(bytes) => Some(bytes),
+        _ => None,
+    })
 }
 
 /// Whether Redis answered that it does not know a script's hash.
