@@ -4,6 +4,7 @@
 //! and the worker leaves such entries to the handler's transaction.
 
 use std::fmt;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -55,6 +56,35 @@ fn write_effect(tx: &Transaction<'_>, delivery: &Delivery) {
         params![delivery.id],
     )
     .expect("the effect");
+}
+
+/// What the worker awaits for each delivery.
+type Handled = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+
+/// A handler as the docs show one, off the async runtime: on a connection of
+/// its own, an IMMEDIATE transaction gets the event's effect and the
+/// entry's done, then `finish` commits it, or not.
+fn completing_handler<F>(
+    store: &SqliteStore,
+    finish: F,
+) -> impl Fn(Delivery) -> Handled + Send + Sync + 'static
+where
+    F: Fn(&SqliteStore, Transaction<'_>, &Delivery) -> Result<(), BoxError> + Send + Sync + 'static,
+{
+    let (store, finish) = (store.clone(), Arc::new(finish));
+    move |delivery: Delivery| {
+        let (store, finish) = (store.clone(), Arc::clone(&finish));
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
+                let mut conn = store.connection()?;
+                let tx = begin(&mut conn);
+                write_effect(&tx, &delivery);
+                store.complete_in(&tx, &delivery)?;
+                finish(&store, tx, &delivery)
+            })
+            .await?
+        })
+    }
 }
 
 /// What another connection sees: the entry's state and the effect rows.
@@ -207,29 +237,19 @@ fn the_effect_and_the_done_commit_together() {
         let inbox = Inbox::new(store.clone());
         accept(&inbox, "evt_1").await;
         let before_commit = Arc::new(Mutex::new(Vec::new()));
-        let worker = fast(inbox.worker({
-            let (store, before_commit) = (store.clone(), Arc::clone(&before_commit));
-            move |delivery: Delivery| {
-                let (store, before_commit) = (store.clone(), Arc::clone(&before_commit));
-                async move {
-                    tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
-                        let mut conn = store.connection()?;
-                        let tx = begin(&mut conn);
-                        write_effect(&tx, &delivery);
-                        store.complete_in(&tx, &delivery)?;
-                        // Written, not committed: another connection sees
-                        // neither the effect nor the done.
-                        before_commit
-                            .lock()
-                            .expect("seen")
-                            .push(seen(&store, &delivery.id));
-                        tx.commit()?;
-                        Ok(())
-                    })
-                    .await?
-                }
+        let worker = fast(inbox.worker(completing_handler(&store, {
+            let before_commit = Arc::clone(&before_commit);
+            move |store, tx, delivery| {
+                // Written, not committed: another connection sees neither
+                // the effect nor the done.
+                before_commit
+                    .lock()
+                    .expect("seen")
+                    .push(seen(store, &delivery.id));
+                tx.commit()?;
+                Ok(())
             }
-        }));
+        })));
         run_until(worker, &inbox, |stats| stats.done == 1).await;
 
         let in_flight = Seen {
@@ -255,29 +275,19 @@ fn a_rolled_back_transaction_leaves_the_entry_in_flight_until_its_lease_ends() {
         accept(&inbox, "evt_1").await;
         let calls = Arc::new(AtomicUsize::new(0));
         let lease = Duration::from_secs(30);
-        let worker = fast(inbox.worker({
-            let (store, calls) = (store.clone(), Arc::clone(&calls));
-            move |delivery: Delivery| {
-                let (store, calls) = (store.clone(), Arc::clone(&calls));
-                async move {
-                    tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
-                        let mut conn = store.connection()?;
-                        let tx = begin(&mut conn);
-                        write_effect(&tx, &delivery);
-                        store.complete_in(&tx, &delivery)?;
-                        if delivery.attempt == 1 {
-                            // Rolled back, yet the handler answers Ok.
-                            drop(tx);
-                        } else {
-                            tx.commit()?;
-                        }
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        Ok(())
-                    })
-                    .await?
+        let worker = fast(inbox.worker(completing_handler(&store, {
+            let calls = Arc::clone(&calls);
+            move |_, tx, delivery| {
+                if delivery.attempt == 1 {
+                    // Rolled back, yet the handler answers Ok.
+                    drop(tx);
+                } else {
+                    tx.commit()?;
                 }
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(())
             }
-        }))
+        })))
         .lease(lease);
         let (stop, stopped) = oneshot::channel::<()>();
         let running = tokio::spawn(worker.run(async {
@@ -423,23 +433,10 @@ fn every_event_once(events: usize, dedup: Option<&Deduplicator>) -> Logs {
         for id in &ids {
             accept(&inbox, id).await;
         }
-        let mut worker = fast(inbox.worker({
-            let store = store.clone();
-            move |delivery: Delivery| {
-                let store = store.clone();
-                async move {
-                    tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
-                        let mut conn = store.connection()?;
-                        let tx = begin(&mut conn);
-                        write_effect(&tx, &delivery);
-                        store.complete_in(&tx, &delivery)?;
-                        tx.commit()?;
-                        Ok(())
-                    })
-                    .await?
-                }
-            }
-        }))
+        let mut worker = fast(inbox.worker(completing_handler(&store, |_, tx, _| {
+            tx.commit()?;
+            Ok(())
+        })))
         .concurrency(4);
         if let Some(dedup) = dedup {
             worker = worker.dedup(dedup.clone());
