@@ -572,6 +572,69 @@ async fn concurrent_accepts_share_script_calls_and_each_id_is_stored_once() {
     assert_eq!(stats.get(State::Pending), EVENTS as u64, "{stats:?}");
 }
 
+#[tokio::test]
+async fn a_batch_with_known_ids_stores_only_the_new_ones_as_fresh_entries() {
+    let server = PrivateRedis::start();
+    let store = RedisStore::options()
+        .prefix(unique_prefix())
+        .open(&server.url())
+        .await
+        .expect("open");
+    let accept_all = |ids: std::ops::Range<usize>| {
+        let mut accepts = tokio::task::JoinSet::new();
+        for n in ids {
+            let store = store.clone();
+            accepts.spawn(async move { store.accept(entry(&format!("evt_mixed_{n}"))).await });
+        }
+        accepts.join_all()
+    };
+    let first = accept_all(0..100).await;
+    assert!(
+        first
+            .iter()
+            .all(|outcome| matches!(outcome, Ok(Accepted::Stored { .. })))
+    );
+    let second = accept_all(50..250).await;
+    let mut stored: Vec<String> = Vec::new();
+    let mut known: Vec<String> = Vec::new();
+    for outcome in second {
+        match outcome {
+            Ok(Accepted::Stored { event_id }) => stored.push(event_id),
+            Ok(Accepted::AlreadyStored { event_id }) => known.push(event_id),
+            Err(error) => panic!("accept failed: {error}"),
+        }
+    }
+    let ids = |range: std::ops::Range<usize>| -> std::collections::BTreeSet<String> {
+        range.map(|n| format!("evt_mixed_{n}")).collect()
+    };
+    assert_eq!(
+        stored
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ids(100..250)
+    );
+    assert_eq!(
+        known.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        ids(50..100)
+    );
+
+    let listed = store.list(None, 1_000).await.expect("list");
+    assert_eq!(listed.len(), 250);
+    for summary in &listed {
+        assert_eq!(summary.state, State::Pending);
+        assert_eq!(summary.attempts, 0, "{summary:?}");
+        assert_eq!(summary.updated_at, summary.received_at, "{summary:?}");
+        assert_eq!(summary.due_at, summary.received_at, "{summary:?}");
+    }
+    let shown = store
+        .show("evt_mixed_7")
+        .await
+        .expect("show")
+        .expect("stored");
+    assert_eq!(shown.summary.attempts, 0);
+    assert_eq!(shown.summary.due_at, shown.summary.received_at);
+}
+
 /// `EVALSHA` calls the server has run so far.
 async fn script_calls(url: &str) -> u64 {
     let mut connection = raw(url).await;

@@ -522,15 +522,8 @@ impl Connected {
         if state.is_none() {
             return Ok(None);
         }
-        let (
-            Some(event_type),
-            Some(state),
-            Some(attempts),
-            Some(received),
-            Some(updated),
-            Some(due),
-            Some(body),
-        ) = (event_type, state, attempts, received, updated, due, body)
+        let (Some(event_type), Some(state), Some(received), Some(body)) =
+            (event_type, state, received, body)
         else {
             return Err(StoreError::unavailable(UnexpectedReply(
                 "an entry's hash lacks a field",
@@ -642,9 +635,19 @@ type ShowRow = (
     Option<Vec<u8>>,
 );
 
-/// An entry as the list script answers it.
+/// An entry as the list script answers it. The fields an accept leaves
+/// out (see the accept script) are `None` until they first change.
 #[derive(Debug)]
-struct SummaryRow(String, String, String, i64, Option<String>, i64, i64, i64);
+struct SummaryRow(
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 impl redis::FromRedisValue for SummaryRow {
     fn from_redis_value(value: Value) -> Result<Self, redis::ParsingError> {
@@ -658,11 +661,12 @@ impl redis::FromRedisValue for SummaryRow {
 
 impl SummaryRow {
     /// A state name or count this version does not know is an error, not a
-    /// panic.
+    /// panic. A field not written yet has its value at accept: no attempts,
+    /// updated and due when received.
     fn into_summary(self) -> Result<EntrySummary, StoreError> {
         let Self(id, event_type, state, attempts, last_error, received, updated, due) = self;
         let state: State = state.parse().map_err(StoreError::unavailable)?;
-        let attempts = u32::try_from(attempts)
+        let attempts = u32::try_from(attempts.unwrap_or(0))
             .map_err(|_| StoreError::unavailable(UnexpectedReply("an attempt count")))?;
         Ok(EntrySummary::new(
             id,
@@ -671,8 +675,8 @@ impl SummaryRow {
             attempts,
             last_error,
             from_millis(received),
-            from_millis(updated),
-            from_millis(due),
+            from_millis(updated.unwrap_or(received)),
+            from_millis(due.unwrap_or(received)),
         ))
     }
 }

