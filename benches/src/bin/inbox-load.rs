@@ -1,7 +1,7 @@
 //! `inbox-load`: the durable inbox over loopback and its worker.
 //!
 //! ```text
-//! inbox-load [--duration S] [--connections N] [--rounds R] [--dir DIR]
+//! inbox-load [--duration S] [--connections LIST] [--rounds R] [--dir DIR]
 //!            [--redis URL]... [--worker-events N] [--worker-concurrency 1,8]
 //!            [--skip-accepts] [--skip-worker]
 //! ```
@@ -11,13 +11,16 @@
 //! `POST /webhooks` (the adapter's `Webhook`, nothing stored: the baseline),
 //! `POST /inbox-sqlite` (`InboxWebhook` into a `SqliteStore`) and
 //! `POST /inbox-redis` (`InboxWebhook` into a `RedisStore`). Each run loads
-//! one route with `--connections` keep-alive connections for `--duration`
-//! seconds, against a fresh SQLite file in `--dir` or a fresh Redis key
+//! one route with a count of keep-alive connections from `--connections`
+//! (one table per count) for `--duration` seconds, against a fresh SQLite file in `--dir` or a fresh Redis key
 //! prefix (removed afterwards); with `--rounds R` the routes take turns R
 //! times. Every request carries a new event id, signed here: the same body
 //! twice would be answered 200 "already stored" without a commit. The
 //! client is closed-loop like wrk (each connection sends its next request
-//! when the answer arrived) and times every request itself.
+//! when the answer arrived) and times every request itself. Each run also
+//! reads how busy the machine's CPUs were (`/proc/stat`): a route whose
+//! run leaves them idle is bound by its round trips, not by its cost, and
+//! more connections raise its throughput.
 //!
 //! Before that, it times a 4 KiB append and `fdatasync` in `--dir` (the
 //! commit a SQLite WAL with `synchronous=FULL` waits for), and reads each
@@ -61,11 +64,12 @@ use protocol_webhooks_inbox::{Delivery, Inbox, RedisStore, SqliteStore};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::Notify;
 
-const USAGE: &str = "usage: inbox-load [--duration S] [--connections N] [--rounds R] [--dir DIR]
+const USAGE: &str = "usage: inbox-load [--duration S] [--connections LIST] [--rounds R] [--dir DIR]
                   [--redis URL]... [--worker-events N] [--worker-concurrency LIST]
                   [--skip-accepts] [--skip-worker]
   --duration S            seconds of each accept run (default 10)
-  --connections N         concurrent keep-alive connections (default 32)
+  --connections LIST      comma-separated counts of concurrent keep-alive
+                          connections, one table each (default 32)
   --rounds R              load every route R times, taking turns (default 1)
   --dir DIR               where the SQLite files go (default: next to this
                           binary); must not be a tmpfs for honest figures
@@ -227,7 +231,7 @@ fn serve(mut args: pico_args::Arguments) -> Result {
 #[derive(Debug, Clone)]
 struct Options {
     duration: Duration,
-    connections: usize,
+    connections: Vec<usize>,
     rounds: usize,
     dir: Option<PathBuf>,
     redis: Vec<String>,
@@ -250,9 +254,9 @@ fn parse_options(mut args: pico_args::Arguments) -> Result<Options> {
     let options = Options {
         duration: Duration::from_secs(duration.unwrap_or(10) as u64),
         connections: args
-            .opt_value_from_fn("--connections", positive)
+            .opt_value_from_fn("--connections", list)
             .map_err(or_usage)?
-            .unwrap_or(32),
+            .unwrap_or_else(|| vec![32]),
         rounds: args
             .opt_value_from_fn("--rounds", positive)
             .map_err(or_usage)?
@@ -424,7 +428,7 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
 
 /// How the Redis at `url` persists writes, as the tables name it:
 /// `appendfsync everysec` (`, no automatic rewrite` when it is off), or
-/// `no append-only file`.
+/// `no append-only file`; `Unix socket, ` first when it is reached by one.
 async fn redis_settings(url: &str) -> Result<String> {
     let client = redis::Client::open(url).map_err(failed(format!("Redis URL {url}")))?;
     let mut connection = client
@@ -438,12 +442,18 @@ async fn redis_settings(url: &str) -> Result<String> {
     // The rewrite forks and writes the whole data set each time the file
     // doubled: on a shared machine it takes CPU from the run, so it is named.
     let rewrite = redis_config(&mut connection, "auto-aof-rewrite-percentage").await?;
-    Ok(if appendonly != "yes" {
+    let persistence = if appendonly != "yes" {
         String::from("no append-only file")
     } else if rewrite == "0" {
         format!("appendfsync {appendfsync}, no automatic rewrite")
     } else {
         format!("appendfsync {appendfsync}")
+    };
+    let unix = url.starts_with("unix:") || url.starts_with("redis+unix:");
+    Ok(if unix {
+        format!("Unix socket, {persistence}")
+    } else {
+        persistence
     })
 }
 
@@ -599,6 +609,10 @@ struct Measured {
     /// thread included), and Redis's.
     server_cpu: f64,
     redis_cpu: f64,
+    /// `EVALSHA` calls Redis ran: each stores a batch of accepts.
+    script_calls: u64,
+    /// The machine's CPU time while loaded, busy and in all.
+    machine: MachineCpu,
 }
 
 impl Measured {
@@ -614,6 +628,9 @@ impl Measured {
         self.socket_errors += other.socket_errors;
         self.server_cpu += other.server_cpu;
         self.redis_cpu += other.redis_cpu;
+        self.script_calls += other.script_calls;
+        self.machine.busy += other.machine.busy;
+        self.machine.total += other.machine.total;
     }
 
     /// CPU microseconds per request.
@@ -635,25 +652,100 @@ fn process_cpu(pid: u32) -> f64 {
     ticks(11).unwrap_or(0.0) / 100.0 + ticks(12).unwrap_or(0.0) / 100.0
 }
 
-/// CPU seconds Redis used so far: `used_cpu_user` + `used_cpu_sys`.
-async fn redis_cpu(url: &str) -> Result<f64> {
+/// The machine's CPU time so far, in clock ticks, from the first line of
+/// `/proc/stat`: busy is all but idle and waiting for I/O.
+#[derive(Debug, Default, Clone, Copy)]
+struct MachineCpu {
+    busy: u64,
+    total: u64,
+}
+
+impl MachineCpu {
+    fn now() -> Self {
+        let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .and_then(|line| line.strip_prefix("cpu "))
+            .map_or(Vec::new(), |rest| {
+                rest.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            });
+        // user nice system idle iowait irq softirq steal: guests are
+        // counted in user already.
+        let total: u64 = ticks.iter().take(8).sum();
+        let idle = ticks.get(3).unwrap_or(&0) + ticks.get(4).unwrap_or(&0);
+        Self {
+            busy: total.saturating_sub(idle),
+            total,
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            busy: self.busy.saturating_sub(before.busy),
+            total: self.total.saturating_sub(before.total),
+        }
+    }
+
+    fn busy_percent(&self) -> f64 {
+        self.busy as f64 * 100.0 / self.total.max(1) as f64
+    }
+}
+
+/// What Redis counted so far: CPU seconds (`used_cpu_user` +
+/// `used_cpu_sys`) and `EVALSHA` calls.
+#[derive(Debug, Default, Clone, Copy)]
+struct RedisCounters {
+    cpu: f64,
+    script_calls: u64,
+}
+
+async fn redis_counters(url: &str) -> Result<RedisCounters> {
     let client = redis::Client::open(url).map_err(failed(format!("Redis URL {url}")))?;
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
         .map_err(failed(format!("cannot reach Redis at {url}")))?;
-    let info: String = redis::cmd("INFO")
-        .arg("cpu")
-        .query_async(&mut connection)
-        .await
-        .map_err(failed("INFO cpu"))?;
-    let field = |name: &str| {
-        info.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|value| value.trim().parse::<f64>().ok())
+    let cpu = redis_info(&mut connection, "cpu").await?;
+    let commands = redis_info(&mut connection, "commandstats").await?;
+    let seconds = |name: &str| {
+        info_field(&cpu, name)
+            .and_then(|value| value.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    Ok(field("used_cpu_user") + field("used_cpu_sys"))
+    // `cmdstat_evalsha:calls=N,usec=...`
+    let script_calls = info_field(&commands, "cmdstat_evalsha")
+        .and_then(|stats| {
+            stats
+                .split(',')
+                .find_map(|stat| stat.strip_prefix("calls="))
+                .and_then(|calls| calls.parse().ok())
+        })
+        .unwrap_or(0);
+    Ok(RedisCounters {
+        cpu: seconds("used_cpu_user") + seconds("used_cpu_sys"),
+        script_calls,
+    })
+}
+
+async fn redis_info(
+    connection: &mut redis::aio::MultiplexedConnection,
+    section: &str,
+) -> Result<String> {
+    redis::cmd("INFO")
+        .arg(section)
+        .query_async(connection)
+        .await
+        .map_err(failed(format!("INFO {section}")))
+}
+
+/// The value of `name:value` in an `INFO` answer.
+fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
 }
 
 fn accepts(
@@ -687,27 +779,44 @@ fn accepts(
         .enable_all()
         .build()
         .map_err(failed("cannot start a runtime"))?;
-    let mut measured: Vec<Measured> = routes.iter().map(|_| Measured::default()).collect();
+    let mut report = String::new();
     let mut run = 0;
-    for round in 1..=options.rounds {
-        for (route, total) in routes.iter().zip(&mut measured) {
-            run += 1;
-            progress(&format!(
-                "round {round}/{}: {} for {} s",
-                options.rounds,
-                route.path,
-                options.duration.as_secs()
-            ));
-            let one = one_run(this, dir, route, run, &bodies, &client, options)?;
-            total.add(one);
+    for &connections in &options.connections {
+        let mut measured: Vec<Measured> = routes.iter().map(|_| Measured::default()).collect();
+        for round in 1..=options.rounds {
+            for (route, total) in routes.iter().zip(&mut measured) {
+                run += 1;
+                progress(&format!(
+                    "{connections} connections, round {round}/{}: {} for {} s",
+                    options.rounds,
+                    route.path,
+                    options.duration.as_secs()
+                ));
+                let load = Load {
+                    route,
+                    connections,
+                    duration: options.duration,
+                };
+                total.add(one_run(this, dir, &load, run, &bodies, &client)?);
+            }
         }
+        report.push_str(&accepts_report(
+            &routes,
+            &mut measured,
+            connections,
+            options,
+            bodies.template.len(),
+        ));
     }
-    Ok(accepts_report(
-        &routes,
-        &mut measured,
-        options,
-        bodies.template.len(),
-    ))
+    Ok(report)
+}
+
+/// What one run loads: a route, with this many connections, this long.
+#[derive(Debug, Clone, Copy)]
+struct Load<'a> {
+    route: &'a Route,
+    connections: usize,
+    duration: Duration,
 }
 
 /// Starts a server for `route` with a fresh store, loads it, stops it and
@@ -715,12 +824,12 @@ fn accepts(
 fn one_run(
     this: &Path,
     dir: &Path,
-    route: &Route,
+    load: &Load<'_>,
     run: usize,
     bodies: &Arc<Bodies>,
     client: &tokio::runtime::Runtime,
-    options: &Options,
 ) -> Result<Measured> {
+    let route = load.route;
     let port = free_port()?;
     let mut command = Command::new(this);
     command
@@ -745,14 +854,18 @@ fn one_run(
     let result = client.block_on(async {
         ready(port, route.path, bodies, &counter).await?;
         let redis_before = match &route.store {
-            Store::Redis(url) => redis_cpu(url).await?,
-            _ => 0.0,
+            Store::Redis(url) => redis_counters(url).await?,
+            _ => RedisCounters::default(),
         };
         let server_before = process_cpu(pid);
-        let mut measured = load(port, route.path, bodies, &counter, options).await;
+        let machine_before = MachineCpu::now();
+        let mut measured = run_load(port, load, bodies, &counter).await;
+        measured.machine = MachineCpu::now().since(machine_before);
         measured.server_cpu = process_cpu(pid) - server_before;
         if let Store::Redis(url) = &route.store {
-            measured.redis_cpu = redis_cpu(url).await? - redis_before;
+            let redis_after = redis_counters(url).await?;
+            measured.redis_cpu = redis_after.cpu - redis_before.cpu;
+            measured.script_calls = redis_after.script_calls - redis_before.script_calls;
         }
         Ok::<_, String>(measured)
     });
@@ -872,19 +985,19 @@ fn response_length(buffer: &[u8]) -> Option<(u16, usize)> {
     Some((status, end + length))
 }
 
-/// `connections` closed loops for the duration.
-async fn load(
+/// The load's closed loops, one per connection, for its duration.
+async fn run_load(
     port: u16,
-    path: &'static str,
+    load: &Load<'_>,
     bodies: &Arc<Bodies>,
     counter: &Arc<AtomicU64>,
-    options: &Options,
 ) -> Measured {
+    let path = load.route.path;
     let expected = if path == routes::WEBHOOK { 200 } else { 202 };
     let started = Instant::now();
-    let deadline = started + options.duration;
+    let deadline = started + load.duration;
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..options.connections {
+    for _ in 0..load.connections {
         let (bodies, counter) = (Arc::clone(bodies), Arc::clone(counter));
         tasks.spawn(async move {
             let mut measured = Measured::default();
@@ -928,29 +1041,30 @@ async fn load(
 fn accepts_report(
     routes: &[Route],
     measured: &mut [Measured],
+    connections: usize,
     options: &Options,
     body_len: usize,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Accepts over loopback: {} keep-alive connections from one client thread, {} s per run, \
-         {} run(s) per route taking turns, a {body_len}-byte signed `message.created` with a new \
-         event id per request; axum server with one worker thread on 127.0.0.1; a fresh SQLite \
-         file or Redis prefix per run. Latency is per request, from writing it to reading the \
-         whole answer; CPU is the server process's (its SQLite writer thread included) and \
-         Redis's, per request.\n",
-        options.connections,
+        "Accepts over loopback: {connections} keep-alive connections from one client thread, {} s \
+         per run, {} run(s) per route taking turns, a {body_len}-byte signed `message.created` \
+         with a new event id per request; axum server with one worker thread on 127.0.0.1; a \
+         fresh SQLite file or Redis prefix per run. Latency is per request, from writing it to \
+         reading the whole answer; CPU is the server process's (its SQLite writer thread \
+         included) and Redis's, per request; CPUs busy is the share of the machine's CPU time \
+         not idle during the runs (client, server and Redis together).\n",
         options.duration.as_secs(),
         options.rounds
     );
     let _ = writeln!(
         out,
-        "| route | req/s | vs `Webhook` | floor | p50 | p99 | server CPU / req | Redis CPU / req | answers 200 / 202 stored | other answers | socket errors |"
+        "| route | req/s | vs `Webhook` | floor | p50 | p99 | CPUs busy | server CPU / req | Redis CPU / req | accepts / Redis script call | answers 200 / 202 stored | other answers | socket errors |"
     );
     let _ = writeln!(
         out,
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let baseline = measured.first().map_or(0.0, Measured::per_second);
     for (route, one) in routes.iter().zip(measured.iter_mut()) {
@@ -961,17 +1075,24 @@ fn accepts_report(
             Store::Sqlite => verdict(ratio, 0.25),
             Store::Redis(_) => verdict(ratio, 0.5),
         };
-        let redis_cpu = match route.store {
-            Store::Redis(_) => format!("{:.1} µs", one.cpu_per_request(one.redis_cpu)),
-            _ => String::from("–"),
+        let (redis_cpu, per_call) = match route.store {
+            Store::Redis(_) => (
+                format!("{:.1} µs", one.cpu_per_request(one.redis_cpu)),
+                format!(
+                    "{:.1}",
+                    one.requests as f64 / one.script_calls.max(1) as f64
+                ),
+            ),
+            _ => (String::from("–"), String::from("–")),
         };
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {ratio:.3} | {floor} | {} µs | {} µs | {:.1} µs | {redis_cpu} | {} | {} | {} |",
+            "| {} | {:.0} | {ratio:.3} | {floor} | {} µs | {} µs | {:.0} % | {:.1} µs | {redis_cpu} | {per_call} | {} | {} | {} |",
             route.label,
             one.per_second(),
             percentile(&one.latencies, 50),
             percentile(&one.latencies, 99),
+            one.machine.busy_percent(),
             one.cpu_per_request(one.server_cpu),
             one.expected,
             one.requests - one.expected,
