@@ -574,12 +574,8 @@ async fn concurrent_accepts_share_script_calls_and_each_id_is_stored_once() {
 
 #[tokio::test]
 async fn a_batch_with_known_ids_stores_only_the_new_ones_as_fresh_entries() {
-    let server = PrivateRedis::start();
-    let store = RedisStore::options()
-        .prefix(unique_prefix())
-        .open(&server.url())
-        .await
-        .expect("open");
+    let prefix = unique_prefix();
+    let store = replica(&prefix, "accepts").await;
     let accept_all = |ids: std::ops::Range<usize>| {
         let mut accepts = tokio::task::JoinSet::new();
         for n in ids {
@@ -633,6 +629,7 @@ async fn a_batch_with_known_ids_stores_only_the_new_ones_as_fresh_entries() {
         .expect("stored");
     assert_eq!(shown.summary.attempts, 0);
     assert_eq!(shown.summary.due_at, shown.summary.received_at);
+    forget(&prefix).await;
 }
 
 /// `EVALSHA` calls the server has run so far.
