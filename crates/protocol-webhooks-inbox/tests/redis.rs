@@ -14,7 +14,8 @@ use protocol_webhooks_inbox::redis::{self, AsyncCommands};
 use protocol_webhooks_inbox::{
     AcceptError, Accepted, Delivery, Inbox, InboxStore, NewEntry, RedisStore, State, Stats,
 };
-use support::{PrivateRedis, forget, free_port, raw, redis_url, unique_prefix};
+use protocol_webhooks_test_redis::{PrivateRedis, free_port};
+use support::{forget, raw, redis_url, unique_prefix};
 use tokio::sync::oneshot;
 
 fn body(id: &str) -> Vec<u8> {

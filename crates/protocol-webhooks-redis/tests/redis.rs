@@ -11,7 +11,8 @@ use protocol_webhooks::dedup::Unclaimed;
 use protocol_webhooks::dedup::{ClaimOutcome, Deduplicator, EventStore, StoreError, store_suite};
 use protocol_webhooks_redis::RedisStore;
 use protocol_webhooks_redis::redis::{self, AsyncCommands, AsyncConnectionConfig, Client};
-use support::{PrivateRedis, redis_url, replica, unique_prefix};
+use protocol_webhooks_test_redis::PrivateRedis;
+use support::{redis_url, replica, unique_prefix};
 
 /// A deduplicator whose done-marks outlive the test, not the default week,
 /// so a developer's long-lived test Redis does not fill up.
@@ -243,7 +244,7 @@ async fn a_stopped_redis_is_answered_503_quickly_and_the_event_is_processed_afte
         .await
         .expect("commit");
 
-    redis.stop();
+    redis.kill();
     let started = Instant::now();
     let outcome = store.claim("evt", Duration::from_secs(60)).await;
     assert!(
