@@ -145,9 +145,9 @@ end
 /// one is known is each looked at), and only the fields an entry starts
 /// with. The others are written when they first change: no `attempts` is
 /// 0, no `updated_at` or `due_at` is `received_at`, no `token` holds no
-/// lease. Fewer fields measured about a fifth less Redis CPU per accept:
-/// an entry's hash holds the body, too long for Redis's compact encoding,
-/// so each field is an allocation of its own.
+/// lease. Together they measured about 15 % less Redis CPU per accept
+/// (docs/BENCHMARKS.md): an entry's hash holds the body, too long for
+/// Redis's compact encoding, so each field is an allocation of its own.
 const ACCEPT: &str = concat!(
     prelude!(),
     r"
