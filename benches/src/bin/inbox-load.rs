@@ -12,15 +12,16 @@
 //! `POST /inbox-sqlite` (`InboxWebhook` into a `SqliteStore`) and
 //! `POST /inbox-redis` (`InboxWebhook` into a `RedisStore`). Each run loads
 //! one route with a count of keep-alive connections from `--connections`
-//! (one table per count) for `--duration` seconds, against a fresh SQLite file in `--dir` or a fresh Redis key
-//! prefix (removed afterwards); with `--rounds R` the routes take turns R
-//! times. Every request carries a new event id, signed here: the same body
-//! twice would be answered 200 "already stored" without a commit. The
-//! client is closed-loop like wrk (each connection sends its next request
-//! when the answer arrived) and times every request itself. Each run also
-//! reads how busy the machine's CPUs were (`/proc/stat`): a route whose
-//! run leaves them idle is bound by its round trips, not by its cost, and
-//! more connections raise its throughput.
+//! (one table per count) for `--duration` seconds, against a fresh SQLite
+//! file in `--dir` or a fresh Redis key prefix (removed afterwards); with
+//! `--rounds R` the routes take turns R times. Every request carries a new
+//! event id, signed here: the same body twice would be answered 200
+//! "already stored" without a commit. The client is closed-loop like wrk
+//! (each connection sends its next request when the answer arrived) and
+//! times every request itself. Each run also reads how busy the machine's
+//! CPUs were (`/proc/stat`): a route whose run leaves them idle is bound
+//! by its round trips, not by its cost, and more connections raise its
+//! throughput.
 //!
 //! Before that, it times a 4 KiB append and `fdatasync` in `--dir` (the
 //! commit a SQLite WAL with `synchronous=FULL` waits for), and reads each
