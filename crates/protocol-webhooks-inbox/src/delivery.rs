@@ -32,9 +32,9 @@ impl Delivery {
         }
     }
 
-    /// This attempt's lease on the entry: what
-    /// `SqliteStore::complete_in` needs to mark the entry done inside the
-    /// handler's own transaction. Clones of the delivery share it.
+    /// This attempt's lease on the entry: what `SqliteStore::complete_in`
+    /// and `RedisStore::complete_with` need to mark the entry done together
+    /// with the handler's effects. Clones of the delivery share it.
     #[must_use]
     pub fn lease(&self) -> &Lease {
         &self.lease

@@ -54,13 +54,17 @@ const MAX_ERROR_LEN: usize = 4096;
 ///   before the store marked the entry done, or when a handler outlives
 ///   its lease. [`dedup`](Self::dedup) narrows that window; it cannot
 ///   close it for effects outside the store.
-/// - **Exactly-once effects.** Effects written in the inbox's own SQLite
-///   file, in the transaction that marks the entry done
-///   (`SqliteStore::complete_in`, feature `sqlite`), are exactly once:
-///   the commit holds both or neither, and only the attempt holding the
-///   lease can commit. The worker then leaves the entry to that
-///   transaction. A handler that returns `Ok` after its transaction rolled
-///   back leaves the entry in flight; it is taken again after its lease.
+/// - **Exactly-once effects.** Effects written in the inbox's own store,
+///   together with the entry's done, are exactly once: in the inbox's
+///   SQLite file, in the transaction that marks the entry done
+///   (`SqliteStore::complete_in`, feature `sqlite`); in its Redis, as
+///   commands of the script that marks it done (`RedisStore::complete_with`,
+///   feature `redis`; its effects must be writes that cannot fail, since
+///   Redis has no rollback). Both or neither are applied, and only the
+///   attempt holding the lease can apply them. The worker then leaves the entry to
+///   the handler. On SQLite, a handler that returns `Ok` after rolling
+///   back the transaction it completed the entry in leaves the entry in
+///   flight; it is taken again after its lease.
 #[must_use = "a worker does nothing until it is run"]
 pub struct Worker<H> {
     inbox: Inbox,
@@ -137,9 +141,9 @@ impl<H> Worker<H> {
     /// effects and before the claim's commit runs the handler again, and
     /// so does a handler that outlives its lease. Only a handler that
     /// writes its effects and its done in one transaction is exactly-once
-    /// (on SQLite: `SqliteStore::complete_in`, which works with or without
-    /// `dedup`); everything else is at-least-once with a window of one
-    /// commit.
+    /// (`SqliteStore::complete_in` or `RedisStore::complete_with`, with or
+    /// without `dedup`); everything else is at-least-once with a window of
+    /// one commit.
     pub fn dedup(mut self, dedup: Deduplicator) -> Self {
         self.dedup = Some(dedup);
         self

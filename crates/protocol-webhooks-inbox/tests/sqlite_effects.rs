@@ -229,13 +229,22 @@ async fn accept(inbox: &Inbox, id: &str) {
     assert_eq!(accepted.event_id(), id);
 }
 
+/// A store in `dir` and its inbox, holding one accepted event, `evt_1`.
+async fn holding_one_event(
+    dir: &tempfile::TempDir,
+    clock: Option<&ManualClock>,
+) -> (SqliteStore, Inbox) {
+    let store = store(dir, clock);
+    let inbox = Inbox::new(store.clone());
+    accept(&inbox, "evt_1").await;
+    (store, inbox)
+}
+
 #[test]
 fn the_effect_and_the_done_commit_together() {
     let logs = with_logs(|_| async {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = store(&dir, None);
-        let inbox = Inbox::new(store.clone());
-        accept(&inbox, "evt_1").await;
+        let (store, inbox) = holding_one_event(&dir, None).await;
         let before_commit = Arc::new(Mutex::new(Vec::new()));
         let worker = fast(inbox.worker(completing_handler(&store, {
             let before_commit = Arc::clone(&before_commit);
@@ -270,9 +279,7 @@ fn a_rolled_back_transaction_leaves_the_entry_in_flight_until_its_lease_ends() {
     let logs = with_logs(|_| async {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new();
-        let store = store(&dir, Some(&clock));
-        let inbox = Inbox::new(store.clone());
-        accept(&inbox, "evt_1").await;
+        let (store, inbox) = holding_one_event(&dir, Some(&clock)).await;
         let calls = Arc::new(AtomicUsize::new(0));
         let lease = Duration::from_secs(30);
         let worker = fast(inbox.worker(completing_handler(&store, {
@@ -336,9 +343,7 @@ fn a_lease_taken_over_cannot_complete_and_its_rollback_leaves_no_effect() {
     let logs = with_logs(|_| async {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new();
-        let store = store(&dir, Some(&clock));
-        let inbox = Inbox::new(store.clone());
-        accept(&inbox, "evt_1").await;
+        let (store, inbox) = holding_one_event(&dir, Some(&clock)).await;
         let (started, first_started) = oneshot::channel();
         let (go, first_go) = mpsc::channel();
         let (completed, first_completed) = oneshot::channel();
@@ -490,8 +495,7 @@ fn completing_in_the_handlers_transaction_works_with_dedup() {
 fn a_delivery_shows_its_lease_without_the_token() {
     let logs = with_logs(|_| async {
         let dir = tempfile::tempdir().expect("temp dir");
-        let inbox = Inbox::new(store(&dir, None));
-        accept(&inbox, "evt_1").await;
+        let (_, inbox) = holding_one_event(&dir, None).await;
         let shown = Arc::new(Mutex::new(Vec::new()));
         let worker = fast(inbox.worker({
             let shown = Arc::clone(&shown);
