@@ -4,9 +4,11 @@
 //! Wall-clock time, not `Instant`: due times are stored and must mean the
 //! same after a restart, and in every process sharing the store.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+#[cfg(any(feature = "sqlite", feature = "redis"))]
+use std::time::Duration;
+use std::time::SystemTime;
+
+pub use protocol_webhooks::dedup::ManualClock;
 
 /// A wall-clock time source.
 pub trait Clock: Send + Sync {
@@ -24,8 +26,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to, for tests. Clones share the same
-/// time.
+/// The core's test clock tells wall-clock time too: the inbox takes it, so
+/// one clock can drive a test of the de-duplication store and the inbox.
 ///
 /// ```
 /// use std::time::Duration;
@@ -36,45 +38,9 @@ impl Clock for SystemClock {
 /// clock.advance(Duration::from_secs(90));
 /// assert_eq!(clock.now().duration_since(start).ok(), Some(Duration::from_secs(90)));
 /// ```
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    start: SystemTime,
-    /// Nanoseconds advanced since `start`.
-    elapsed_nanos: Arc<AtomicU64>,
-}
-
-impl ManualClock {
-    /// A clock standing at the current time.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            start: SystemTime::now(),
-            elapsed_nanos: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: Duration) {
-        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        // fetch_update cannot fail with a closure that always returns Some.
-        let _ = self
-            .elapsed_nanos
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |current| {
-                Some(current.saturating_add(nanos))
-            });
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        let elapsed = Duration::from_nanos(self.elapsed_nanos.load(Ordering::SeqCst));
-        self.start.checked_add(elapsed).unwrap_or(self.start)
+        self.system_time()
     }
 }
 
