@@ -14,7 +14,7 @@
 //!   after its attempts, with its error; `protocol-webhooks inbox retry`
 //!   brings it back and it is handled once.
 //!
-//! - `tests/redis_kill_restart.rs`: the same on Redis ([`RedisServer`]), with
+//! - `tests/redis_kill_restart.rs`: the same on Redis ([`PrivateRedis`]), with
 //!   two receiver replicas and two workers in four processes, any of them
 //!   SIGKILLed and restarted at random. The handler's record there is the
 //!   event's id pushed onto the list `{prefix}:handled` in the script that
@@ -49,7 +49,8 @@ pub use deliveries::{
 };
 pub use example::Example;
 pub use handled::handled_rows;
-pub use redis::{HANDLED_LIST, RedisInbox, RedisServer, redis_example_env};
+pub use protocol_webhooks_test_redis::PrivateRedis;
+pub use redis::{HANDLED_LIST, RedisInbox, redis_example_env};
 pub use report::{Handled, Report};
 pub use settings::{CI_EVENTS, REDIS_CI_EVENTS, Settings};
 

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
-    Deliveries, Example, Handled, REDIS_CI_EVENTS, RedisInbox, RedisServer, Report, Settings,
+    Deliveries, Example, Handled, PrivateRedis, REDIS_CI_EVENTS, RedisInbox, Report, Settings,
     binaries, deliver_all, event_id, redis_example_env,
 };
 
@@ -39,9 +39,7 @@ fn every_acknowledged_event_is_handled_by_replicas_through_sigkills() {
     let settings = Settings::from_env_with(REDIS_CI_EVENTS).expect("soak settings");
     let binaries = binaries();
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let redis_dir = dir.path().join("redis");
-    std::fs::create_dir(&redis_dir).expect("the Redis folder");
-    let redis = RedisServer::start(&redis_dir);
+    let redis = PrivateRedis::start_durable();
     let url = redis.url();
     let prefix = format!("inbox-soak-{}", std::process::id());
     let inbox = RedisInbox::new(&url, &prefix);

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use protocol_webhooks_inbox_soak::{
-    Answer, Deliveries, Example, Handled, RedisInbox, RedisServer, Report, binaries, deliver_all,
+    Answer, Deliveries, Example, Handled, PrivateRedis, RedisInbox, Report, binaries, deliver_all,
     event_id, redis_example_env,
 };
 
@@ -48,9 +48,7 @@ const DEADLINE: Duration = Duration::from_secs(90);
 fn no_event_is_acknowledged_while_redis_is_down_and_none_is_lost() {
     let binaries = binaries();
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let redis_dir = dir.path().join("redis");
-    std::fs::create_dir(&redis_dir).expect("the Redis folder");
-    let mut redis = RedisServer::start(&redis_dir);
+    let mut redis = PrivateRedis::start_durable();
     let url = redis.url();
     let prefix = format!("inbox-outage-{}", std::process::id());
     let inbox = RedisInbox::new(&url, &prefix);

@@ -9,18 +9,20 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a started server has to answer `PING`.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a started server has to answer `PING`, loading its
+/// append-only file included.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A `redis-server` child on a free port of 127.0.0.1, in a directory of
-/// its own (where its append-only file goes, if any), killed (SIGKILL) when
-/// dropped.
+/// its own (where its append-only file and its log go), killed (SIGKILL)
+/// when dropped.
 #[derive(Debug)]
 pub struct PrivateRedis {
     port: u16,
     args: Vec<String>,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    starts: usize,
 }
 
 impl PrivateRedis {
@@ -62,6 +64,7 @@ impl PrivateRedis {
             args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
             dir: tempfile::tempdir().expect("a temporary directory for redis-server"),
+            starts: 0,
         };
         server.restart();
         server
@@ -77,6 +80,24 @@ impl PrivateRedis {
     #[must_use]
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// How many times the server was started.
+    #[must_use]
+    pub fn starts(&self) -> usize {
+        self.starts
+    }
+
+    /// The last lines of the server's log, for a failure message.
+    #[must_use]
+    pub fn tail(&self) -> String {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join("redis.log")
     }
 
     /// Kills the server (SIGKILL, as a crash) and waits until it is gone.
@@ -120,11 +141,14 @@ impl PrivateRedis {
     /// As [`start`](Self::start).
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(self.log())
             .args(&self.args)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -134,16 +158,24 @@ impl PrivateRedis {
                      server; install it, e.g. `apt-get install -y redis-server`"
                 )
             });
-        self.child = Some(child);
+        self.starts += 1;
         let deadline = Instant::now() + START_TIMEOUT;
         while !answers_ping(self.port) {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {} did not answer PING within {START_TIMEOUT:?}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("redis-server exited at start ({status}):\n{}", self.tail());
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "redis-server on port {} did not answer PING within {START_TIMEOUT:?}:\n{}",
+                    self.port,
+                    self.tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
+        self.child = Some(child);
     }
 }
 
@@ -163,6 +195,8 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// Whether it answers `PING` with `PONG`: not yet while it loads its
+/// append-only file (`-LOADING`).
 fn answers_ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
         return false;
@@ -186,5 +220,11 @@ mod tests {
         assert!(!answers_ping(server.port()));
         server.restart();
         assert!(answers_ping(server.port()));
+        assert_eq!(server.starts(), 2);
+        assert!(
+            server.tail().contains("Ready to accept connections"),
+            "{}",
+            server.tail()
+        );
     }
 }
