@@ -1,6 +1,7 @@
 //! A `redis-server` of a test's own, for the tests that stop, freeze or
 //! restart Redis, or need settings the shared test server (`REDIS_URL`)
-//! does not have. Shared by the Redis stores' test suites.
+//! does not have. Shared by the Redis stores' test suites and the inbox
+//! soaks.
 
 #![forbid(unsafe_code)]
 
