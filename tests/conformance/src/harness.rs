@@ -165,6 +165,7 @@ pub async fn run_without_registration<H: Harness>(harness: &H) {
 }
 
 async fn run_cases<H: Harness>(harness: &H, all: Vec<Case>) {
+    crate::logs::keep_every_callsite_live();
     let mut failures = Vec::new();
     let total = all.len();
     for case in all {
