@@ -61,10 +61,10 @@ const MAX_ERROR_LEN: usize = 4096;
 ///   commands of the script that marks it done (`RedisStore::complete_with`,
 ///   feature `redis`; its effects must be writes that cannot fail, since
 ///   Redis has no rollback). Both or neither are applied, and only the
-///   attempt holding the lease can apply them. The worker then leaves the entry to
-///   the handler. On SQLite, a handler that returns `Ok` after rolling
-///   back the transaction it completed the entry in leaves the entry in
-///   flight; it is taken again after its lease.
+///   attempt holding the lease can apply them. The worker then leaves the
+///   entry to the handler. On SQLite, a handler that returns `Ok` after
+///   rolling back the transaction it completed the entry in leaves the
+///   entry in flight; it is taken again after its lease.
 #[must_use = "a worker does nothing until it is run"]
 pub struct Worker<H> {
     inbox: Inbox,
