@@ -8,7 +8,7 @@ use protocol_webhooks::samples::SignedRequest;
 use protocol_webhooks::{Answer, WebhookConfig};
 use protocol_webhooks_inbox::{
     AcceptError, Accepted, AfterFailure, Entry, EntrySummary, Inbox, InboxStore, MemoryStore,
-    NewEntry, State, Stats, Taken,
+    NewEntry, SqliteStore, State, Stats, Taken,
 };
 
 #[tokio::test]
@@ -170,4 +170,58 @@ fn a_store_file_that_cannot_be_opened_is_an_error_not_a_panic() {
     let garbage = dir.path().join("garbage.sqlite3");
     std::fs::write(&garbage, b"this is not a SQLite database, not at all......").expect("write");
     assert!(Inbox::open_sqlite(&garbage).is_err());
+}
+
+/// An accept whose caller has gone before the writer reached it stores
+/// nothing, so a refused event never looks stored. Another connection
+/// holds the file's write lock meanwhile, so the accepts wait in the
+/// writer's queue.
+#[tokio::test]
+async fn an_accept_whose_caller_has_gone_before_its_transaction_is_not_stored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("inbox.sqlite3")).expect("open");
+    let accept = |id: &str| {
+        let store = store.clone();
+        let entry = NewEntry {
+            id: id.to_owned(),
+            event_type: String::from("conversation.updated"),
+            body: format!(r#"{{"id":"{id}","type":"conversation.updated","payload":{{}}}}"#)
+                .into_bytes(),
+        };
+        tokio::spawn(async move { store.accept(entry).await })
+    };
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(100));
+
+    let holder = store.connection().expect("connection");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the write lock");
+    let first = accept("evt_first");
+    // The writer now waits for the lock with the first accept.
+    pause().await;
+    let gone = accept("evt_gone");
+    pause().await;
+    gone.abort();
+    assert!(gone.await.expect_err("aborted").is_cancelled());
+    let waiting = accept("evt_waiting");
+    pause().await;
+    holder.execute_batch("COMMIT").expect("the lock released");
+
+    for (id, task) in [("evt_first", first), ("evt_waiting", waiting)] {
+        let outcome = task.await.expect("joined").expect("accepted");
+        assert_eq!(
+            outcome,
+            Accepted::Stored {
+                event_id: id.to_owned()
+            }
+        );
+    }
+    assert!(store.show("evt_gone").await.expect("show").is_none());
+    let redelivered = accept("evt_gone").await.expect("joined").expect("accepted");
+    assert_eq!(
+        redelivered,
+        Accepted::Stored {
+            event_id: String::from("evt_gone")
+        }
+    );
 }

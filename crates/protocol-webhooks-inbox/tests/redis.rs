@@ -633,6 +633,57 @@ async fn a_batch_with_known_ids_stores_only_the_new_ones_as_fresh_entries() {
     forget(&prefix).await;
 }
 
+/// An accept whose caller has gone while it waited for its batch is left
+/// out of the batch, so a refused event never looks stored, and its
+/// redelivery is stored as new. Redis is frozen while the four calls the
+/// batcher sends at once are under way, so the next accepts queue.
+#[tokio::test(flavor = "current_thread")]
+async fn an_accept_whose_caller_has_gone_before_its_batch_is_sent_is_not_stored() {
+    let server = PrivateRedis::start();
+    let store = RedisStore::options()
+        .prefix(unique_prefix())
+        .open(&server.url())
+        .await
+        .expect("open");
+    // Loads the scripts before Redis is frozen.
+    store.stats().await.expect("stats");
+    let accept = |id: &str| {
+        let store = store.clone();
+        let entry = entry(id);
+        tokio::spawn(async move { store.accept(entry).await })
+    };
+    let pause = || tokio::time::sleep(Duration::from_millis(50));
+
+    server.pause();
+    let mut under_way = Vec::new();
+    for n in 0..4 {
+        // Each goes alone: the batcher sends at once what is queued.
+        under_way.push((format!("evt_sent_{n}"), accept(&format!("evt_sent_{n}"))));
+        pause().await;
+    }
+    let gone = accept("evt_gone");
+    pause().await;
+    gone.abort();
+    assert!(gone.await.expect_err("aborted").is_cancelled());
+    let waiting = accept("evt_waiting");
+    pause().await;
+    server.resume();
+
+    under_way.push((String::from("evt_waiting"), waiting));
+    for (id, task) in under_way {
+        let outcome = task.await.expect("joined").expect("accepted");
+        assert_eq!(outcome, Accepted::Stored { event_id: id });
+    }
+    assert!(store.show("evt_gone").await.expect("show").is_none());
+    let redelivered = accept("evt_gone").await.expect("joined").expect("accepted");
+    assert_eq!(
+        redelivered,
+        Accepted::Stored {
+            event_id: String::from("evt_gone")
+        }
+    );
+}
+
 /// `EVALSHA` calls the server has run so far.
 async fn script_calls(url: &str) -> u64 {
     let mut connection = raw(url).await;

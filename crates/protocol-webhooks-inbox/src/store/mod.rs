@@ -46,11 +46,15 @@ use crate::{Accepted, AfterFailure, Entry, EntrySummary, NewEntry, State, Stats,
 /// `protocol_webhooks_inbox::store_suite::run` (feature `store-suite`)
 /// checks an implementation against this table.
 pub trait InboxStore: Send + Sync {
-    /// Stores `entry` unless an entry with its id exists.
+    /// Stores `entry` unless an entry with its id exists. An accept whose
+    /// future is dropped while it waits its turn (a queue, a batch) stores
+    /// nothing: its caller answers no 2xx.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store cannot be written (then
-    /// nothing is stored), [`StoreError::Full`] when it has no room.
+    /// nothing is stored, unless the time limit passed after the write was
+    /// sent to a network store: it may land, and a redelivery is then
+    /// `AlreadyStored`), [`StoreError::Full`] when it has no room.
     fn accept(&self, entry: NewEntry) -> StoreFuture<'_, Accepted>;
 
     /// Takes up to `limit` due entries under a new lease of `lease`, and

@@ -46,7 +46,12 @@ impl AcceptQueue {
     }
 
     /// Stores `entry` with the next batch, within the store's time limit.
-    /// The entry is stored even if this future is dropped once queued.
+    ///
+    /// Dropped, or out of time, while the entry waits for its batch, the
+    /// entry is not stored: the batch leaves out the accepts nobody waits
+    /// for. Once its batch is on its way to Redis it may still be stored
+    /// (Redis cannot be asked to undo it), and a redelivery then answers
+    /// `AlreadyStored`.
     pub(super) async fn accept(
         &self,
         connected: &Connected,
@@ -137,8 +142,15 @@ async fn run_batches(connected: Connected, mut pending: mpsc::Receiver<Pending>)
     }
 }
 
-/// Stores the batch and answers its callers.
-async fn store(connected: &Connected, batch: Vec<Pending>) {
+/// Stores the batch and answers its callers, leaving out the accepts whose
+/// callers have gone: they were not answered 2xx, and their time limit has
+/// passed or they stopped waiting, so writing them would only make a
+/// refused event look stored.
+async fn store(connected: &Connected, mut batch: Vec<Pending>) {
+    batch.retain(|pending| !pending.answer.is_closed());
+    if batch.is_empty() {
+        return;
+    }
     let (entries, answers): (Vec<NewEntry>, Vec<_>) = batch
         .into_iter()
         .map(|pending| (pending.entry, pending.answer))
@@ -146,7 +158,8 @@ async fn store(connected: &Connected, batch: Vec<Pending>) {
     match connected.accept_batch(&entries).await {
         Ok(outcomes) => {
             for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                // A caller that gave up is answered by the redelivery.
+                // A caller that gave up while the call was under way is
+                // answered by the redelivery.
                 let _ = answer.send(Ok(outcome));
             }
         }

@@ -55,7 +55,9 @@ const LIST_ALL: usize = 1 << 40;
 ///   with `XADD`, atomically. Accepts that arrive while one script call is
 ///   on its way go together in the next (up to 64 entries or 1 MiB of
 ///   bodies), so under load Redis runs one script for many; each caller is
-///   answered once Redis has applied its own entry.
+///   answered once Redis has applied its own entry. A call leaves out the
+///   accepts whose callers have gone (time limit passed, request dropped):
+///   an event refused with a 503 while waiting for its call is not stored.
 /// - **Take** is one script: due retries move from a sorted set into the
 ///   stream; leases that ended are taken again (their message claimed for
 ///   this consumer with `XCLAIM`) or, on the last attempt, end dead; then
@@ -81,7 +83,10 @@ const LIST_ALL: usize = 1 << 40;
 /// Every operation is bounded by [`RedisOptions::timeout`] (default 2 s):
 /// when Redis is down, stopped or slow, operations fail with
 /// [`StoreError::Unavailable`] and the connection is made again in the
-/// background once Redis is back. No error text holds the URL.
+/// background once Redis is back. No error text holds the URL. A write
+/// whose time limit passes after it was sent may still be applied when
+/// Redis gets to it: an accept refused then is answered `AlreadyStored` on
+/// redelivery.
 ///
 /// A `rediss://` URL (Redis over TLS) needs the feature `redis-tls`.
 ///

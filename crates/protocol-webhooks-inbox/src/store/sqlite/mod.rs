@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use self::error::WriterStopped;
 use self::ops::OpError;
-use self::writer::{Job, Op};
+use self::writer::{IfCallerGone, Job, Op};
 use super::InboxStore;
 use crate::clock::to_millis;
 use crate::{
@@ -51,7 +51,9 @@ pub const MAX_GROUP: usize = 512;
 ///
 /// Clones share one writer thread, which ends when the last clone is
 /// dropped, after finishing the operations already queued. An operation is
-/// queued when it is called, so it completes even if its future is dropped.
+/// queued when it is called, so it completes even if its future is dropped;
+/// except an accept, which the writer leaves out when its caller has gone
+/// before its transaction: it was answered nothing, so nothing is stored.
 ///
 /// Handler effects kept in the same file can be exactly once:
 /// [`connection`](Self::connection) and [`complete_in`](Self::complete_in)
@@ -155,8 +157,20 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection, i64) -> Result<T, OpError> + Send + 'static,
     {
+        self.queue(op, IfCallerGone::Run)
+    }
+
+    fn queue<T, F>(&self, op: F, if_caller_gone: IfCallerGone) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, i64) -> Result<T, OpError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let sent = self.jobs.send(Box::new(Op { op, reply }));
+        let sent = self.jobs.send(Box::new(Op {
+            op,
+            reply,
+            if_caller_gone,
+        }));
         Box::pin(async move {
             sent.map_err(|_| StoreError::unavailable(WriterStopped))?;
             answer
@@ -249,7 +263,10 @@ impl fmt::Debug for SqliteOptions {
 
 impl InboxStore for SqliteStore {
     fn accept(&self, entry: NewEntry) -> StoreFuture<'_, Accepted> {
-        self.call(move |conn, now| ops::accept(conn, now, &entry))
+        self.queue(
+            move |conn, now| ops::accept(conn, now, &entry),
+            IfCallerGone::Skip,
+        )
     }
 
     fn take(

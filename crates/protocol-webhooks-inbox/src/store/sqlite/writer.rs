@@ -27,6 +27,19 @@ pub(super) trait Job: Send {
 
     /// Answers without running: the transaction could not start.
     fn abandon(self: Box<Self>, error: GroupFailed);
+
+    /// Whether to leave the job out: it is only wanted while its caller
+    /// waits, and the caller has gone.
+    fn unwanted(&self) -> bool;
+}
+
+/// What becomes of a job whose caller stops waiting before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IfCallerGone {
+    /// It runs anyway: a worker's step that was started completes.
+    Run,
+    /// It is left out: an accept nobody will answer 2xx stores nothing.
+    Skip,
 }
 
 /// An operation's result, held until its transaction ends.
@@ -39,6 +52,7 @@ pub(super) trait Reply: Send {
 pub(super) struct Op<T, F> {
     pub(super) op: F,
     pub(super) reply: oneshot::Sender<Result<T, StoreError>>,
+    pub(super) if_caller_gone: IfCallerGone,
 }
 
 struct Pending<T> {
@@ -62,6 +76,10 @@ where
     fn abandon(self: Box<Self>, error: GroupFailed) {
         // A caller that went away does not need the answer.
         let _ = self.reply.send(Err(StoreError::unavailable(error)));
+    }
+
+    fn unwanted(&self) -> bool {
+        self.if_caller_gone == IfCallerGone::Skip && self.reply.is_closed()
     }
 }
 
@@ -116,6 +134,11 @@ fn commit_group(conn: &Connection, group: Vec<Box<dyn Job>>, clock: &dyn Clock) 
         let mut replies = Vec::new();
         let mut rolled_back = false;
         for job in jobs.by_ref() {
+            // Checked as late as can be: the BEGIN may have waited for
+            // another process's lock.
+            if job.unwanted() {
+                continue;
+            }
             replies.push(job.run(conn, now));
             // Some errors (disk full, I/O) roll the whole transaction back:
             // the writes before it in the group are gone too.
