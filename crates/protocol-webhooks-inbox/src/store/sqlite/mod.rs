@@ -160,6 +160,8 @@ impl SqliteStore {
         self.queue(op, IfCallerGone::Run)
     }
 
+    /// As [`call`](Self::call), saying what becomes of `op` when its
+    /// caller stops waiting before the writer reaches it.
     fn queue<T, F>(&self, op: F, if_caller_gone: IfCallerGone) -> StoreFuture<'static, T>
     where
         T: Send + 'static,
