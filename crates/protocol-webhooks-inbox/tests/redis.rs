@@ -525,6 +525,18 @@ async fn flush_scripts(url: &str) {
         .expect("SCRIPT FLUSH");
 }
 
+/// A store on `server` whose scripts are loaded already, so that what
+/// follows sends accepts only.
+async fn with_scripts_loaded(server: &PrivateRedis) -> RedisStore {
+    let store = RedisStore::options()
+        .prefix(unique_prefix())
+        .open(&server.url())
+        .await
+        .expect("open");
+    store.stats().await.expect("stats");
+    store
+}
+
 fn entry(id: &str) -> NewEntry {
     NewEntry {
         id: id.to_owned(),
@@ -539,13 +551,7 @@ fn entry(id: &str) -> NewEntry {
 async fn concurrent_accepts_share_script_calls_and_each_id_is_stored_once() {
     const EVENTS: usize = 200;
     let server = PrivateRedis::start();
-    let store = RedisStore::options()
-        .prefix(unique_prefix())
-        .open(&server.url())
-        .await
-        .expect("open");
-    // Loads the scripts, so the count below is of accepts only.
-    store.stats().await.expect("stats");
+    let store = with_scripts_loaded(&server).await;
     let calls_before = script_calls(&server.url()).await;
     let mut accepts = tokio::task::JoinSet::new();
     for n in 0..2 * EVENTS {
@@ -640,13 +646,8 @@ async fn a_batch_with_known_ids_stores_only_the_new_ones_as_fresh_entries() {
 #[tokio::test(flavor = "current_thread")]
 async fn an_accept_whose_caller_has_gone_before_its_batch_is_sent_is_not_stored() {
     let server = PrivateRedis::start();
-    let store = RedisStore::options()
-        .prefix(unique_prefix())
-        .open(&server.url())
-        .await
-        .expect("open");
-    // Loads the scripts before Redis is frozen.
-    store.stats().await.expect("stats");
+    // Its scripts are loaded before Redis is frozen.
+    let store = with_scripts_loaded(&server).await;
     let accept = |id: &str| {
         let store = store.clone();
         let entry = entry(id);
